@@ -1,0 +1,71 @@
+# dvops.charon: everyday entry points.
+#   make run    the operator journey on the embedded local inventory (four nodes on this machine)
+#   make test   the whole suite: unit, integration, sanity, lint, molecule (prints counts)
+# Everything a fresh machine needs (Debian 12, root) is installed by these targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.dvops-installed
+COLLECTION_LINK := .ansible/collections/ansible_collections/dvops/charon
+INVENTORY ?= inventories/local
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv collection-link run test unit lint sanity molecule testbed tools clean-local
+
+help:
+	@echo "make venv | run | test | unit | lint | sanity | molecule | testbed | tools | clean-local"
+
+# --- venv: pinned controller + test tooling, and the collection link ------------------------
+venv: $(STAMP) collection-link
+
+$(STAMP): requirements/dev.txt requirements/crypto.txt
+	@# Debian ships venv/ensurepip separately; install it when missing (root only).
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "python3-venv is missing: apt-get install python3-venv" >&2; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements/dev.txt
+	touch $(STAMP)
+
+# ansible.cfg resolves dvops.charon.* through this link, so a checkout needs no galaxy install.
+collection-link:
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@[ -L $(COLLECTION_LINK) ] || ln -s ../../../.. $(COLLECTION_LINK)
+
+# --- run: the journey on the local inventory -------------------------------------------------
+run: venv
+	$(BIN)/ansible-playbook site.yml -i $(INVENTORY)
+
+# --- tools: extra programs other pieces of the suite need -------------------------------------
+# >>> extra tool installs (one target per tool, added to TOOLS) >>>
+TOOLS :=
+# <<< extra tool installs <<<
+tools: $(TOOLS)
+
+# --- test bed: Docker engine + molecule base image (apt on a fresh machine) -------------------
+testbed:
+	bash tests/testbed/ensure.sh
+
+# --- tests ------------------------------------------------------------------------------------
+test: venv tools testbed
+	bash tests/run-suite.sh
+
+unit: venv
+	bash tests/run-suite.sh unit integration
+
+lint: venv
+	bash tests/run-suite.sh lint
+
+sanity: venv
+	bash tests/run-suite.sh sanity
+
+molecule: venv tools testbed
+	bash tests/run-suite.sh molecule
+
+clean-local:
+	@echo "Refusing to delete .local/: it holds node keys. Remove it by hand if you really mean it." >&2
+	@exit 1

@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: dvops.charon contributors
+# Apache License 2.0 (see LICENSE)
+"""Ansible vault 1.1 (AES256) encryption on the managed host.
+
+Backups of node keys are encrypted where the key lives, so key material never travels in the
+clear; ``ansible-vault decrypt`` (or ``ansible.parsing.vault.VaultLib``) reads the result.
+
+Format (as ``ansible.parsing.vault.VaultAES256``):
+- PBKDF2-HMAC-SHA256(password, 32-byte salt, 10000 iterations) -> 80 bytes:
+  AES key (32) | HMAC key (32) | CTR initial counter (16);
+- PKCS#7-padded plaintext, AES-256-CTR; HMAC-SHA256 over the ciphertext;
+- body = hex(salt) "\\n" hex(hmac) "\\n" hex(ciphertext), hexlified once more, 80-column lines,
+  after the header ``$ANSIBLE_VAULT;1.1;AES256`` and ending with a newline.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hmac as _hmac
+import os
+
+from ansible_collections.dvops.charon.plugins.module_utils._deps import require
+
+HEADER = "$ANSIBLE_VAULT"
+VERSION = "1.1"
+CIPHER = "AES256"
+ITERATIONS = 10000
+SALT_LEN = 32
+
+
+class VaultError(ValueError):
+    """Malformed vault text or wrong password."""
+
+
+def _b(value):
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def _derive(password, salt):
+    kdf_mod = require("cryptography.hazmat.primitives.kdf.pbkdf2")
+    hashes = require("cryptography.hazmat.primitives.hashes")
+    kdf = kdf_mod.PBKDF2HMAC(algorithm=hashes.SHA256(), length=80, salt=salt, iterations=ITERATIONS)
+    key = kdf.derive(_b(password))
+    return key[:32], key[32:64], key[64:80]
+
+
+def _cipher(key, iv):
+    ciphers = require("cryptography.hazmat.primitives.ciphers")
+    return ciphers.Cipher(ciphers.algorithms.AES(key), ciphers.modes.CTR(iv))
+
+
+def _mac(key, data):
+    hmac_mod = require("cryptography.hazmat.primitives.hmac")
+    hashes = require("cryptography.hazmat.primitives.hashes")
+    h = hmac_mod.HMAC(key, hashes.SHA256())
+    h.update(data)
+    return h.finalize()
+
+
+def encrypt(plaintext, password, salt=None):
+    """Return the vault text (str) of ``plaintext`` (bytes) under ``password`` (str/bytes)."""
+    if not password:
+        raise VaultError("an empty vault password is not allowed")
+    padding = require("cryptography.hazmat.primitives.padding")
+    salt = os.urandom(SALT_LEN) if salt is None else bytes(salt)
+    if not salt:
+        raise VaultError("empty salt")
+    key1, key2, iv = _derive(password, salt)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(_b(plaintext)) + padder.finalize()
+    encryptor = _cipher(key1, iv).encryptor()
+    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    body = b"\n".join([binascii.hexlify(salt), binascii.hexlify(_mac(key2, ciphertext)), binascii.hexlify(ciphertext)])
+    hexed = binascii.hexlify(body).decode("ascii")
+    lines = ["%s;%s;%s" % (HEADER, VERSION, CIPHER)] + [hexed[i:i + 80] for i in range(0, len(hexed), 80)]
+    return "\n".join(lines) + "\n"
+
+
+def decrypt(vaulttext, password):
+    """Return the plaintext bytes of a vault 1.1/1.2 AES256 text; VaultError when it does not verify."""
+    lines = _b(vaulttext).decode("ascii", "strict").strip().splitlines()
+    if not lines:
+        raise VaultError("empty vault text")
+    header = lines[0].strip().split(";")
+    if len(header) < 3 or header[0] != HEADER or header[1] not in ("1.1", "1.2") or header[2].strip() != CIPHER:
+        raise VaultError("not an Ansible vault 1.1/1.2 AES256 text")
+    try:
+        body = binascii.unhexlify("".join(line.strip() for line in lines[1:]))
+        salt_hex, mac_hex, ct_hex = body.split(b"\n", 2)
+        salt, mac, ciphertext = binascii.unhexlify(salt_hex), binascii.unhexlify(mac_hex), binascii.unhexlify(ct_hex)
+    except (binascii.Error, ValueError) as exc:
+        raise VaultError("malformed vault body: %s" % exc)
+    key1, key2, iv = _derive(password, salt)
+    if not _hmac.compare_digest(_mac(key2, ciphertext), mac):
+        raise VaultError("HMAC mismatch: wrong vault password or corrupted text")
+    decryptor = _cipher(key1, iv).decryptor()
+    padded = decryptor.update(ciphertext) + decryptor.finalize()
+    padding = require("cryptography.hazmat.primitives.padding")
+    unpadder = padding.PKCS7(128).unpadder()
+    try:
+        return unpadder.update(padded) + unpadder.finalize()
+    except ValueError as exc:
+        raise VaultError("bad padding: %s" % exc)
