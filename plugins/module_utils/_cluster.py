@@ -1,0 +1,1097 @@
+# -*- coding: utf-8 -*-
+# Copyright: dvops.charon contributors
+# Apache License 2.0 (see LICENSE)
+"""charon cluster definition and lock files, v1.0.0 - v1.11.0 (charon-formats.md §0, §2, §3, §4).
+
+* ``parse_definition`` / ``parse_lock`` / ``load``: read any supported version (any whitespace,
+  base64 in v1.0/v1.1, 0x-hex of either case later) into the classes below; bad input raises
+  ``ClusterFormatError`` naming the field path and the source.
+* ``config_hash`` / ``definition_hash`` / ``lock_hash``: charon's exact hashes, with every
+  version's quirks (fastssz buffer behaviour for v1.0-v1.4).
+* ``marshal_definition`` / ``marshal_lock``: byte-exact Go ``MarshalIndent(v, "", " ")`` in the
+  version's field order with its omitempty rules; like charon they write the *true* hashes.
+* ``new_definition`` / ``new_distributed_validator`` / ``new_builder_registration`` /
+  ``new_deposit_data`` / ``new_lock``: build new files the way ``charon create dkg`` and
+  ``charon dkg`` do.
+* ``verify_definition`` / ``verify_lock``: charon's load-time checks (§4.7) as named booleans
+  plus human-readable errors.
+
+Byte fields are ``bytes`` in memory; addresses, ENRs and other text stay ``str`` exactly as in
+the file, because the legacy hashes use the text itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import uuid as uuid_mod
+from collections import OrderedDict
+
+from ansible_collections.dvops.charon.plugins.module_utils import _networks
+from ansible_collections.dvops.charon.plugins.module_utils._ssz import Hasher, SSZError
+
+SUPPORTED_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v1.6.0", "v1.7.0",
+                      "v1.8.0", "v1.9.0", "v1.10.0", "v1.11.0")
+DEFAULT_VERSION = "v1.10.0"
+DEFAULT_DKG_ALGORITHM = "default"
+DEFAULT_TARGET_GAS_LIMIT = 60000000   # charon create dkg --target-gas-limit default
+REGISTRATION_GAS_LIMIT = 30000000     # registration.DefaultGasLimit when target_gas_limit is 0
+GWEI_PER_ETH = 1000000000
+
+# SSZ limits (cluster/ssz.go).
+_L_ENR, _L_NAME, _L_UUID, _L_VERSION, _L_TIMESTAMP, _L_DKG, _L_CONSENSUS = 1024, 256, 64, 16, 32, 32, 256
+_L_OPERATORS, _L_VALIDATORS, _L_AMOUNTS, _L_SIGS, _L_PUBSHARES, _L_DEPOSITS = 256, 65536, 256, 32, 256, 256
+
+
+class ClusterFormatError(ValueError):
+    """A definition/lock cannot be read or written; ``field`` is the JSON path, ``source`` the file."""
+
+    def __init__(self, message, field=None, source=None):
+        self.field = field
+        self.source = source
+        self.reason = message
+        where = []
+        if field:
+            where.append("field %s" % field)
+        if source:
+            where.append("in %s" % source)
+        super(ClusterFormatError, self).__init__(("%s: %s" % (" ".join(where), message)) if where else message)
+
+
+# Versions ----------------------------------------------------------------------------------------
+
+def version_tuple(version):
+    """``"v1.7.0"`` -> ``(1, 7)``; raise ClusterFormatError for unsupported versions."""
+    if version not in SUPPORTED_VERSIONS:
+        raise ClusterFormatError("unsupported definition version %r (supported: v1.0.0 ... v1.11.0)" % (version,),
+                                 "version")
+    major, minor = version[1:].split(".")[:2]
+    return int(major), int(minor)
+
+
+def _minor(version):
+    return version_tuple(version)[1]
+
+
+# Go JSON ------------------------------------------------------------------------------------------
+
+def go_json(obj):
+    """Go ``json.MarshalIndent(obj, "", " ")`` bytes (no trailing newline, HTML escaping)."""
+    s = json.dumps(obj, indent=1, ensure_ascii=False)
+    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                 ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        s = s.replace(a, b)
+    return s.encode("utf-8")
+
+
+# Model -------------------------------------------------------------------------------------------
+
+class _Model(object):
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % (k, getattr(self, k)) for k in self.__slots__))
+
+    __hash__ = None
+
+
+class Operator(_Model):
+    """``address`` (text, ``""`` when unsigned), ``enr`` (text), signatures (bytes), ``nonce`` (v1.0/v1.1)."""
+    __slots__ = ("address", "enr", "config_signature", "enr_signature", "nonce")
+
+    def __init__(self, enr="", address="", config_signature=b"", enr_signature=b"", nonce=0):
+        self.enr = enr
+        self.address = address
+        self.config_signature = config_signature
+        self.enr_signature = enr_signature
+        self.nonce = nonce
+
+    @property
+    def unsigned(self):
+        return not self.address and not self.config_signature and not self.enr_signature
+
+
+class Creator(_Model):
+    """Definition creator (v1.4+): ``address`` text and ``config_signature`` bytes."""
+    __slots__ = ("address", "config_signature")
+
+    def __init__(self, address="", config_signature=b""):
+        self.address = address
+        self.config_signature = config_signature
+
+
+class ValidatorAddresses(_Model):
+    """Per-DV ``fee_recipient_address`` and ``withdrawal_address`` (text, as in the file)."""
+    __slots__ = ("fee_recipient_address", "withdrawal_address")
+
+    def __init__(self, fee_recipient_address="", withdrawal_address=""):
+        self.fee_recipient_address = fee_recipient_address
+        self.withdrawal_address = withdrawal_address
+
+
+class Definition(_Model):
+    """A cluster definition.  ``fork_version``/hashes are bytes; ``deposit_amounts`` Gwei ints or None."""
+    __slots__ = ("name", "creator", "operators", "uuid", "version", "timestamp", "num_validators", "threshold",
+                 "validators", "dkg_algorithm", "fork_version", "deposit_amounts", "consensus_protocol",
+                 "target_gas_limit", "compounding", "config_hash", "definition_hash")
+
+    def __init__(self, name="", creator=None, operators=None, uuid="", version=DEFAULT_VERSION, timestamp="",
+                 num_validators=0, threshold=0, validators=None, dkg_algorithm=DEFAULT_DKG_ALGORITHM,
+                 fork_version=b"\x00\x00\x00\x00", deposit_amounts=None, consensus_protocol="", target_gas_limit=0,
+                 compounding=False, config_hash=b"", definition_hash=b""):
+        self.name = name
+        self.creator = creator if creator is not None else Creator()
+        self.operators = list(operators or [])
+        self.uuid = uuid
+        self.version = version
+        self.timestamp = timestamp
+        self.num_validators = num_validators
+        self.threshold = threshold
+        self.validators = list(validators or [])
+        self.dkg_algorithm = dkg_algorithm
+        self.fork_version = fork_version
+        self.deposit_amounts = deposit_amounts
+        self.consensus_protocol = consensus_protocol
+        self.target_gas_limit = target_gas_limit
+        self.compounding = compounding
+        self.config_hash = config_hash
+        self.definition_hash = definition_hash
+
+    def network(self, release=None):
+        """The ``_networks.Network`` of ``fork_version`` (NetworkError when unknown)."""
+        return _networks.by_fork_version(self.fork_version, release)
+
+    @property
+    def unsigned(self):
+        return bool(self.operators) and all(op.unsigned for op in self.operators)
+
+
+class DepositData(_Model):
+    """``deposit_data`` (v1.6/v1.7) or one ``partial_deposit_data`` entry (v1.8+)."""
+    __slots__ = ("pubkey", "withdrawal_credentials", "amount", "signature")
+
+    def __init__(self, pubkey=b"", withdrawal_credentials=b"", amount=0, signature=b""):
+        self.pubkey = pubkey
+        self.withdrawal_credentials = withdrawal_credentials
+        self.amount = amount
+        self.signature = signature
+
+    @property
+    def placeholder(self):
+        return not self.pubkey and not self.withdrawal_credentials and not self.amount and not self.signature
+
+
+class BuilderRegistration(_Model):
+    """Signed ``ValidatorRegistration`` (v1.7+); ``fee_recipient`` is 20 raw bytes."""
+    __slots__ = ("fee_recipient", "gas_limit", "timestamp", "pubkey", "signature")
+
+    def __init__(self, fee_recipient=b"", gas_limit=0, timestamp=0, pubkey=b"", signature=b""):
+        self.fee_recipient = fee_recipient
+        self.gas_limit = gas_limit
+        self.timestamp = timestamp
+        self.pubkey = pubkey
+        self.signature = signature
+
+
+class DistributedValidator(_Model):
+    """One DV: 48-byte key, public shares in operator order, deposit data and registration by version."""
+    __slots__ = ("distributed_public_key", "public_shares", "deposit_data", "partial_deposit_data",
+                 "builder_registration", "fee_recipient_address")
+
+    def __init__(self, distributed_public_key=b"", public_shares=None, deposit_data=None, partial_deposit_data=None,
+                 builder_registration=None, fee_recipient_address=""):
+        self.distributed_public_key = distributed_public_key
+        self.public_shares = list(public_shares or [])
+        self.deposit_data = deposit_data                      # v1.6/v1.7 (None -> placeholder)
+        self.partial_deposit_data = list(partial_deposit_data or [])   # v1.8+
+        self.builder_registration = builder_registration      # v1.7+ (None -> zero values)
+        self.fee_recipient_address = fee_recipient_address    # v1.0-v1.5, always empty
+
+
+class Lock(_Model):
+    """A cluster lock: the definition, its DVs, the BLS aggregate, the stored lock hash, node signatures."""
+    __slots__ = ("definition", "distributed_validators", "signature_aggregate", "lock_hash", "node_signatures")
+
+    def __init__(self, definition, distributed_validators=None, signature_aggregate=b"", lock_hash=b"",
+                 node_signatures=None):
+        self.definition = definition
+        self.distributed_validators = list(distributed_validators or [])
+        self.signature_aggregate = signature_aggregate
+        self.lock_hash = lock_hash
+        self.node_signatures = list(node_signatures or [])
+
+    @property
+    def version(self):
+        return self.definition.version
+
+
+# Decoding helpers --------------------------------------------------------------------------------
+
+class _Reader(object):
+    """Field access with error messages that carry the JSON path and the source."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def err(self, path, msg):
+        return ClusterFormatError(msg, path, self.source)
+
+    def obj(self, value, path):
+        if not isinstance(value, dict):
+            raise self.err(path, "expected a JSON object, got %s" % _jtype(value))
+        return value
+
+    def get(self, obj, key, path, required=True, default=None):
+        if key not in obj or (obj[key] is None and required == "nonnull"):
+            if required:
+                raise self.err(_join(path, key), "missing")
+            return default
+        return obj[key]
+
+    def text(self, obj, key, path, required=False):
+        v = self.get(obj, key, path, required, "")
+        if v is None:
+            return ""
+        if not isinstance(v, str):
+            raise self.err(_join(path, key), "expected a string, got %s" % _jtype(v))
+        return v
+
+    def integer(self, obj, key, path, required=False, string_ok=False):
+        v = self.get(obj, key, path, required, 0)
+        if v is None:
+            return 0
+        if string_ok and isinstance(v, str):
+            try:
+                v = int(v, 10)
+            except ValueError:
+                raise self.err(_join(path, key), "expected a decimal integer string, got %r" % v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self.err(_join(path, key), "expected an integer, got %s" % _jtype(v))
+        if not 0 <= v < 2 ** 64:
+            raise self.err(_join(path, key), "%d is out of the uint64 range" % v)
+        return v
+
+    def boolean(self, obj, key, path):
+        v = self.get(obj, key, path, False, False)
+        if v is None:
+            return False
+        if not isinstance(v, bool):
+            raise self.err(_join(path, key), "expected true or false, got %s" % _jtype(v))
+        return v
+
+    def hexbytes(self, value, path, sizes=None, max_len=None):
+        """ethHex: optional 0x, either case; ``""``/null -> b""."""
+        if value is None:
+            return b""
+        if not isinstance(value, str):
+            raise self.err(path, "expected a hex string, got %s" % _jtype(value))
+        text = value[2:] if value[:2] in ("0x", "0X") else value
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raise self.err(path, "not valid hex: %r" % _clip(value))
+        if len(text) != 2 * len(raw):  # fromhex skips spaces; Go does not
+            raise self.err(path, "not valid hex: %r" % _clip(value))
+        return self._size(raw, path, sizes, max_len)
+
+    def b64bytes(self, value, path, sizes=None, max_len=None):
+        """Go []byte: standard base64 with padding; null -> None (kept so it is written back as null)."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.err(path, "expected a base64 string, got %s" % _jtype(value))
+        try:
+            raw = base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raise self.err(path, "not valid base64: %r" % _clip(value))
+        return self._size(raw, path, sizes, max_len)
+
+    def _size(self, raw, path, sizes, max_len):
+        if sizes is not None and len(raw) not in sizes:
+            raise self.err(path, "wrong length: %d bytes, expected %s" % (
+                len(raw), " or ".join(str(s) for s in sizes)))
+        if max_len is not None and len(raw) > max_len:
+            raise self.err(path, "wrong length: %d bytes, at most %d allowed" % (len(raw), max_len))
+        return raw
+
+
+def _jtype(v):
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _clip(text, n=24):
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _join(path, key):
+    if isinstance(key, int):
+        return "%s[%d]" % (path, key)
+    return "%s.%s" % (path, key) if path else key
+
+
+def _address_bytes(text, path=None, source=None):
+    """from0xHex for addresses: ``""`` -> b"", else exactly 20 bytes."""
+    if not text:
+        return b""
+    t = text[2:] if text[:2] in ("0x", "0X") else text
+    try:
+        raw = bytes.fromhex(t)
+    except ValueError:
+        raise ClusterFormatError("not a hex address: %r" % _clip(text, 44), path, source)
+    if len(raw) != 20 or len(t) != 40:
+        raise ClusterFormatError("an address is 20 bytes (0x + 40 hex characters), got %r" % _clip(text, 44),
+                                 path, source)
+    return raw
+
+
+def _load_json(data, source):
+    if isinstance(data, dict):
+        return data
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ClusterFormatError("not UTF-8 text, so not a JSON cluster file", None, source)
+    try:
+        obj = json.loads(data)
+    except ValueError as exc:
+        raise ClusterFormatError("not valid JSON (%s); the file may be truncated or not a cluster file" % exc,
+                                 None, source)
+    if not isinstance(obj, dict):
+        raise ClusterFormatError("expected a JSON object at the top level, got %s" % _jtype(obj), None, source)
+    return obj
+
+
+# Parsing -----------------------------------------------------------------------------------------
+
+def parse_definition(data, source=None, path=""):
+    """Definition from JSON text/bytes or an already decoded dict (``path`` prefixes field names)."""
+    r = _Reader(source)
+    obj = r.obj(_load_json(data, source), path or "definition")
+    version = r.get(obj, "version", path)
+    if not isinstance(version, str) or version not in SUPPORTED_VERSIONS:
+        raise r.err(_join(path, "version"), "unsupported definition version %r (supported: v1.0.0 ... v1.11.0)"
+                    % (version,))
+    minor = _minor(version)
+    legacy_b64 = minor <= 1
+    sig_bytes = r.b64bytes if legacy_b64 else r.hexbytes
+    sig_max = None if minor >= 11 or minor <= 2 else 65
+
+    d = Definition(version=version)
+    d.name = r.text(obj, "name", path)
+    d.uuid = r.text(obj, "uuid", path, required=True)
+    d.timestamp = r.text(obj, "timestamp", path)
+    d.num_validators = r.integer(obj, "num_validators", path, required=True)
+    d.threshold = r.integer(obj, "threshold", path, required=True)
+    d.dkg_algorithm = r.text(obj, "dkg_algorithm", path)
+    fv_path = _join(path, "fork_version")
+    d.fork_version = r.hexbytes(r.get(obj, "fork_version", path), fv_path, sizes=(4,))
+
+    ops = r.get(obj, "operators", path)
+    if not isinstance(ops, list):
+        raise r.err(_join(path, "operators"), "expected an array, got %s" % _jtype(ops))
+    for i, raw_op in enumerate(ops):
+        op_path = "%s[%d]" % (_join(path, "operators"), i)
+        o = r.obj(raw_op, op_path)
+        op = Operator(enr=r.text(o, "enr", op_path), address=r.text(o, "address", op_path))
+        op.config_signature = sig_bytes(o.get("config_signature"), _join(op_path, "config_signature"),
+                                        max_len=sig_max)
+        op.enr_signature = sig_bytes(o.get("enr_signature"), _join(op_path, "enr_signature"), max_len=sig_max)
+        if minor <= 1:
+            op.nonce = r.integer(o, "nonce", op_path)
+            if op.nonce != 0:
+                raise r.err(_join(op_path, "nonce"), "must be 0 (charon rejects non-zero nonces)")
+        if minor >= 3:
+            _address_bytes(op.address, _join(op_path, "address"), source)
+        d.operators.append(op)
+
+    if minor >= 4:
+        c_path = _join(path, "creator")
+        c = r.obj(r.get(obj, "creator", path, required=False, default={}) or {}, c_path)
+        d.creator = Creator(address=r.text(c, "address", c_path),
+                            config_signature=r.hexbytes(c.get("config_signature"), _join(c_path, "config_signature"),
+                                                        max_len=sig_max))
+        _address_bytes(d.creator.address, _join(c_path, "address"), source)
+
+    if minor >= 5:
+        v_path = _join(path, "validators")
+        vals = r.get(obj, "validators", path)
+        if not isinstance(vals, list):
+            raise r.err(v_path, "expected an array, got %s" % _jtype(vals))
+        for i, raw_v in enumerate(vals):
+            vp = "%s[%d]" % (v_path, i)
+            vo = r.obj(raw_v, vp)
+            va = ValidatorAddresses(r.text(vo, "fee_recipient_address", vp), r.text(vo, "withdrawal_address", vp))
+            _address_bytes(va.fee_recipient_address, _join(vp, "fee_recipient_address"), source)
+            _address_bytes(va.withdrawal_address, _join(vp, "withdrawal_address"), source)
+            d.validators.append(va)
+        if len(d.validators) != d.num_validators:
+            raise r.err(v_path, "num_validators (%d) does not match the number of validators (%d)"
+                        % (d.num_validators, len(d.validators)))
+    else:
+        fee = r.text(obj, "fee_recipient_address", path)
+        wd = r.text(obj, "withdrawal_address", path)
+        if minor >= 3:
+            _address_bytes(fee, _join(path, "fee_recipient_address"), source)
+            _address_bytes(wd, _join(path, "withdrawal_address"), source)
+        d.validators = [ValidatorAddresses(fee, wd) for _ in range(d.num_validators)]
+
+    if minor >= 8:
+        a_path = _join(path, "deposit_amounts")
+        amounts = obj.get("deposit_amounts")
+        if amounts is None:
+            d.deposit_amounts = None
+        elif not isinstance(amounts, list):
+            raise r.err(a_path, "expected an array of decimal strings, got %s" % _jtype(amounts))
+        else:
+            d.deposit_amounts = [r.integer({"a": a}, "a", "", string_ok=True) if not isinstance(a, bool) else
+                                 _raise(r.err("%s[%d]" % (a_path, i), "expected a decimal string"))
+                                 for i, a in enumerate(amounts)]
+    if minor >= 9:
+        d.consensus_protocol = r.text(obj, "consensus_protocol", path)
+    if minor >= 10:
+        d.target_gas_limit = r.integer(obj, "target_gas_limit", path)
+        d.compounding = r.boolean(obj, "compounding", path)
+
+    hash_bytes = r.b64bytes if legacy_b64 else r.hexbytes
+    d.config_hash = hash_bytes(obj.get("config_hash"), _join(path, "config_hash"), max_len=32) or b""
+    d.definition_hash = hash_bytes(obj.get("definition_hash"), _join(path, "definition_hash"), max_len=32) or b""
+    return d
+
+
+def _raise(exc):
+    raise exc
+
+
+def parse_lock(data, source=None):
+    """Lock from JSON text/bytes or a decoded dict."""
+    r = _Reader(source)
+    obj = _load_json(data, source)
+    if "cluster_definition" not in obj:
+        raise r.err("cluster_definition", "missing (not a cluster lock)")
+    d = parse_definition(r.obj(obj["cluster_definition"], "cluster_definition"), source, "cluster_definition")
+    minor = _minor(d.version)
+    b64 = minor <= 1
+    byt = r.b64bytes if b64 else r.hexbytes
+
+    dvs_raw = r.get(obj, "distributed_validators", "")
+    if not isinstance(dvs_raw, list):
+        raise r.err("distributed_validators", "expected an array, got %s" % _jtype(dvs_raw))
+    dvs = []
+    pk_max = None if minor <= 4 else 48
+    for i, raw in enumerate(dvs_raw):
+        p = "distributed_validators[%d]" % i
+        o = r.obj(raw, p)
+        dv = DistributedValidator()
+        dv.distributed_public_key = r.hexbytes(r.get(o, "distributed_public_key", p),
+                                               _join(p, "distributed_public_key"), max_len=pk_max)
+        shares = o.get("public_shares") or []
+        if not isinstance(shares, list):
+            raise r.err(_join(p, "public_shares"), "expected an array, got %s" % _jtype(shares))
+        dv.public_shares = [byt(s, "%s.public_shares[%d]" % (p, k), max_len=None if minor <= 2 else 48) or b""
+                            for k, s in enumerate(shares)]
+        if minor <= 5:
+            dv.fee_recipient_address = r.text(o, "fee_recipient_address", p)
+        if minor in (6, 7):
+            dd = o.get("deposit_data")
+            dv.deposit_data = _parse_deposit(r, dd, _join(p, "deposit_data")) if dd is not None else DepositData()
+        if minor >= 7:
+            br = o.get("builder_registration")
+            dv.builder_registration = (_parse_registration(r, br, _join(p, "builder_registration"))
+                                       if br is not None else BuilderRegistration())
+        if minor >= 8:
+            pdd = o.get("partial_deposit_data") or []
+            if not isinstance(pdd, list):
+                raise r.err(_join(p, "partial_deposit_data"), "expected an array, got %s" % _jtype(pdd))
+            dv.partial_deposit_data = [_parse_deposit(r, e, "%s.partial_deposit_data[%d]" % (p, k))
+                                       for k, e in enumerate(pdd)]
+        dvs.append(dv)
+
+    lock = Lock(d, dvs)
+    lock.signature_aggregate = byt(obj.get("signature_aggregate"), "signature_aggregate") or b""
+    if "lock_hash" not in obj:
+        raise r.err("lock_hash", "missing")
+    lock.lock_hash = byt(obj.get("lock_hash"), "lock_hash", max_len=32) or b""
+    if minor >= 7:
+        sigs = obj.get("node_signatures") or []
+        if not isinstance(sigs, list):
+            raise r.err("node_signatures", "expected an array, got %s" % _jtype(sigs))
+        lock.node_signatures = [r.hexbytes(s, "node_signatures[%d]" % k) for k, s in enumerate(sigs)]
+    return lock
+
+
+def _parse_deposit(r, raw, p):
+    o = r.obj(raw, p)
+    return DepositData(pubkey=r.hexbytes(o.get("pubkey"), _join(p, "pubkey"), max_len=48),
+                       withdrawal_credentials=r.hexbytes(o.get("withdrawal_credentials"),
+                                                         _join(p, "withdrawal_credentials"), max_len=32),
+                       amount=r.integer(o, "amount", p, string_ok=True),
+                       signature=r.hexbytes(o.get("signature"), _join(p, "signature"), max_len=96))
+
+
+def _parse_registration(r, raw, p):
+    o = r.obj(raw, p)
+    mp = _join(p, "message")
+    m = r.obj(o.get("message") or {}, mp)
+    return BuilderRegistration(fee_recipient=r.hexbytes(m.get("fee_recipient"), _join(mp, "fee_recipient"),
+                                                        sizes=(0, 20)),
+                               gas_limit=r.integer(m, "gas_limit", mp),
+                               timestamp=_parse_reg_timestamp(r, m, mp),
+                               pubkey=r.hexbytes(m.get("pubkey"), _join(mp, "pubkey"), max_len=48),
+                               signature=r.hexbytes(o.get("signature"), _join(p, "signature"), max_len=96))
+
+
+def _parse_reg_timestamp(r, m, mp):
+    v = m.get("timestamp")
+    if isinstance(v, str):
+        # Tolerate RFC 3339 text (go-eth2-client's own JSON form); charon writes unix seconds.
+        try:
+            ts = datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+            return int(ts.timestamp())
+        except ValueError:
+            pass
+    return r.integer(m, "timestamp", mp, string_ok=True)
+
+
+def load(data, source=None):
+    """Definition or Lock (a lock has ``cluster_definition``) from JSON text/bytes/dict."""
+    obj = _load_json(data, source)
+    if "cluster_definition" in obj:
+        return parse_lock(obj, source)
+    return parse_definition(obj, source)
+
+
+def load_file(path):
+    """``load`` on a file; unreadable files raise ClusterFormatError naming the path."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except (IOError, OSError) as exc:
+        raise ClusterFormatError("cannot read the file: %s" % exc.strerror, None, path)
+    return load(data, path)
+
+
+# Hashing -----------------------------------------------------------------------------------------
+
+def _ssz_guard(func):
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SSZError as exc:
+            raise ClusterFormatError("cannot hash: %s" % exc)
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def _sig_put(h, sig, minor):
+    if minor >= 11:
+        h.put_k1_sig_list(sig, _L_SIGS)
+    else:
+        h.put_bytes_n(sig, 65)
+
+
+def _legacy_pair(d):
+    """The single fee/withdrawal pair of a pre-v1.5 definition (all entries must be equal)."""
+    if not d.validators:
+        return ValidatorAddresses()
+    first = d.validators[0]
+    for v in d.validators[1:]:
+        if v != first:
+            raise ClusterFormatError("before v1.5 every validator must use the same fee recipient and withdrawal "
+                                     "address", "validators")
+    return first
+
+
+def _hash_definition_into(h, d, config_only):
+    minor = _minor(d.version)
+    i = h.index()
+    if minor <= 2:
+        pair = _legacy_pair(d)
+        h.put_bytes(d.uuid.encode())
+        h.put_bytes(d.name.encode())
+        h.put_bytes(d.version.encode())
+        h.put_uint64(d.num_validators)
+        h.put_uint64(d.threshold)
+        h.put_bytes(pair.fee_recipient_address.encode())
+        h.put_bytes(pair.withdrawal_address.encode())
+        h.put_bytes(d.dkg_algorithm.encode())
+        h.put_bytes(("0x" + bytes(d.fork_version).hex()).encode())
+        oi = h.index()
+        for op in d.operators:
+            if config_only:
+                h.put_bytes(op.address.encode())
+                continue
+            pi = h.index()
+            h.put_bytes(op.address.encode())
+            h.put_bytes(op.enr.encode())
+            if minor <= 1:
+                h.put_uint64(op.nonce)
+            h.put_bytes(op.config_signature or b"")
+            h.put_bytes(op.enr_signature or b"")
+            h.merkleize(pi)
+        h.merkleize_with_mixin(oi, len(d.operators), len(d.operators))
+        if d.timestamp and (config_only or minor != 0):
+            h.put_bytes(d.timestamp.encode())
+        h.merkleize(i)
+        return
+
+    h.put_byte_list(d.uuid.encode(), _L_UUID)
+    h.put_byte_list(d.name.encode(), _L_NAME)
+    h.put_byte_list(d.version.encode(), _L_VERSION)
+    h.put_byte_list(d.timestamp.encode(), _L_TIMESTAMP)
+    h.put_uint64(d.num_validators)
+    h.put_uint64(d.threshold)
+    if minor <= 4:
+        pair = _legacy_pair(d)
+        h.put_bytes(_address_bytes(pair.fee_recipient_address, "fee_recipient_address"))
+        h.put_bytes(_address_bytes(pair.withdrawal_address, "withdrawal_address"))
+        h.put_byte_list(d.dkg_algorithm.encode(), _L_DKG)
+        h.put_bytes(bytes(d.fork_version))
+        oi = h.index()
+        for k, op in enumerate(d.operators):
+            pi = h.index()
+            h.put_bytes(_address_bytes(op.address, "operators[%d].address" % k))
+            if not config_only:
+                h.put_byte_list(op.enr.encode(), _L_ENR)
+                h.put_bytes(op.config_signature)
+                h.put_bytes(op.enr_signature)
+            h.merkleize(pi)
+        h.merkleize_with_mixin(oi, len(d.operators), _L_OPERATORS)
+        if minor == 4:
+            ci = h.index()
+            h.put_bytes(_address_bytes(d.creator.address, "creator.address"))
+            if not config_only:
+                h.put_bytes(d.creator.config_signature)
+            h.merkleize(ci)
+        if not config_only:
+            h.put_bytes(bytes(d.config_hash))
+        h.merkleize(i)
+        return
+
+    h.put_byte_list(d.dkg_algorithm.encode(), _L_DKG)
+    h.put_bytes_n(bytes(d.fork_version), 4)
+    oi = h.index()
+    for k, op in enumerate(d.operators):
+        pi = h.index()
+        h.put_hex_bytes20(_address_bytes(op.address, "operators[%d].address" % k))
+        if not config_only:
+            h.put_byte_list(op.enr.encode(), _L_ENR)
+            _sig_put(h, op.config_signature, minor)
+            _sig_put(h, op.enr_signature, minor)
+        h.merkleize(pi)
+    h.merkleize_with_mixin(oi, len(d.operators), _L_OPERATORS)
+    ci = h.index()
+    h.put_hex_bytes20(_address_bytes(d.creator.address, "creator.address"))
+    if not config_only:
+        _sig_put(h, d.creator.config_signature, minor)
+    h.merkleize(ci)
+    vi = h.index()
+    for k, v in enumerate(d.validators):
+        ei = h.index()
+        h.put_hex_bytes20(_address_bytes(v.fee_recipient_address, "validators[%d].fee_recipient_address" % k))
+        h.put_hex_bytes20(_address_bytes(v.withdrawal_address, "validators[%d].withdrawal_address" % k))
+        h.merkleize(ei)
+    h.merkleize_with_mixin(vi, len(d.validators), _L_VALIDATORS)
+    if minor >= 8:
+        h.put_uint64_list(list(d.deposit_amounts or []), _L_AMOUNTS)
+    if minor >= 9:
+        h.put_byte_list(d.consensus_protocol.encode(), _L_CONSENSUS)
+    if minor >= 10:
+        h.put_uint64(d.target_gas_limit)
+        h.put_bool(d.compounding)
+    if not config_only:
+        h.put_bytes_n(bytes(d.config_hash), 32)
+    h.merkleize(i)
+
+
+@_ssz_guard
+def config_hash(d):
+    """charon's config_hash (32 bytes) of a Definition."""
+    h = Hasher()
+    _hash_definition_into(h, d, True)
+    return h.hash_root()
+
+
+@_ssz_guard
+def definition_hash(d, config=None):
+    """charon's definition_hash, over the *computed* config hash unless ``config`` is given."""
+    if config is None:
+        config = config_hash(d)
+    saved = d.config_hash
+    d.config_hash = config
+    try:
+        h = Hasher()
+        _hash_definition_into(h, d, False)
+        return h.hash_root()
+    finally:
+        d.config_hash = saved
+
+
+def fill_definition_hashes(d):
+    """Set ``config_hash`` and ``definition_hash`` to their true values (what Go's MarshalJSON does)."""
+    d.config_hash = config_hash(d)
+    d.definition_hash = definition_hash(d, d.config_hash)
+    return d
+
+
+def _dv_root(dv, minor, dv_index=0):
+    h = Hasher()
+    i = h.index()
+    pk = bytes(dv.distributed_public_key)
+    if minor <= 2:
+        h.put_bytes(("0x" + pk.hex()).encode())
+        si = h.index()
+        for s in dv.public_shares:
+            h.put_bytes(bytes(s or b""))
+        h.merkleize_with_mixin(si, len(dv.public_shares), len(dv.public_shares))
+        h.put_bytes(dv.fee_recipient_address.encode())
+        h.merkleize(i)
+        return h.hash_root()
+    if minor <= 4:
+        h.put_bytes(pk)
+    else:
+        h.put_bytes_n(pk, 48)
+    si = h.index()
+    for s in dv.public_shares:
+        h.put_bytes_n(bytes(s), 48)
+    h.merkleize_with_mixin(si, len(dv.public_shares), _L_PUBSHARES)
+    if minor == 6:
+        dd = dv.deposit_data or DepositData()
+        _put_deposit_fields(h, dd)
+    elif minor == 7:
+        _put_deposit(h, dv.deposit_data or DepositData())
+        _put_registration(h, dv.builder_registration or BuilderRegistration())
+    elif minor >= 8:
+        li = h.index()
+        for dd in dv.partial_deposit_data:
+            _put_deposit(h, dd)
+        h.merkleize_with_mixin(li, len(dv.partial_deposit_data), _L_DEPOSITS)
+        _put_registration(h, dv.builder_registration or BuilderRegistration())
+    h.merkleize(i)
+    return h.hash_root()
+
+
+def _put_deposit_fields(h, dd):
+    h.put_bytes_n(bytes(dd.pubkey), 48)
+    h.put_bytes_n(bytes(dd.withdrawal_credentials), 32)
+    h.put_uint64(dd.amount)
+    h.put_bytes_n(bytes(dd.signature), 96)
+
+
+def _put_deposit(h, dd):
+    i = h.index()
+    _put_deposit_fields(h, dd)
+    h.merkleize(i)
+
+
+def _put_registration(h, reg):
+    i = h.index()
+    ri = h.index()
+    h.put_bytes(bytes(reg.fee_recipient))
+    h.put_uint64(reg.gas_limit)
+    h.put_uint64(reg.timestamp)
+    h.put_bytes_n(bytes(reg.pubkey), 48)
+    h.merkleize(ri)
+    h.put_bytes_n(bytes(reg.signature), 96)
+    h.merkleize(i)
+
+
+@_ssz_guard
+def lock_hash(lock, def_hash=None):
+    """charon's lock_hash: sha256(definition_root || validators_root), the definition hash recomputed."""
+    d = lock.definition
+    minor = _minor(d.version)
+    if def_hash is None:
+        def_hash = definition_hash(d)
+    h = Hasher()
+    i = h.index()
+    h.put_bytes(bytes(def_hash))
+    vi = h.index()
+    for k, dv in enumerate(lock.distributed_validators):
+        h.put_root(_dv_root(dv, minor, k))
+    n = len(lock.distributed_validators)
+    h.merkleize_with_mixin(vi, n, _L_VALIDATORS if minor >= 3 else n)
+    h.merkleize(i)
+    return h.hash_root()
+
+
+def fill_lock_hash(lock):
+    """Fill the definition's hashes and ``lock_hash`` with their true values."""
+    fill_definition_hashes(lock.definition)
+    lock.lock_hash = lock_hash(lock, lock.definition.definition_hash)
+    return lock
+
+
+# Writing -----------------------------------------------------------------------------------------
+
+def _hex(b):
+    return "0x" + bytes(b).hex() if b else ""
+
+
+def _b64(b):
+    if b is None:
+        return None
+    return base64.b64encode(bytes(b)).decode("ascii")
+
+
+def definition_to_json(d):
+    """OrderedDict in charon's field order for ``d.version`` (hashes as stored in ``d``)."""
+    minor = _minor(d.version)
+    byt = _b64 if minor <= 1 else _hex
+    out = OrderedDict()
+    if d.name:
+        out["name"] = d.name
+    if minor >= 4:
+        out["creator"] = OrderedDict([("address", d.creator.address),
+                                      ("config_signature", _hex(d.creator.config_signature))])
+    ops = []
+    for op in d.operators:
+        o = OrderedDict([("address", op.address), ("enr", op.enr)])
+        if minor <= 1:
+            o["nonce"] = op.nonce
+        o["config_signature"] = byt(op.config_signature)
+        o["enr_signature"] = byt(op.enr_signature)
+        ops.append(o)
+    out["operators"] = ops
+    out["uuid"] = d.uuid
+    out["version"] = d.version
+    if d.timestamp:
+        out["timestamp"] = d.timestamp
+    out["num_validators"] = d.num_validators
+    out["threshold"] = d.threshold
+    if minor >= 5:
+        out["validators"] = [OrderedDict([("fee_recipient_address", v.fee_recipient_address),
+                                          ("withdrawal_address", v.withdrawal_address)]) for v in d.validators]
+    else:
+        pair = _legacy_pair(d)
+        if pair.fee_recipient_address:
+            out["fee_recipient_address"] = pair.fee_recipient_address
+        if pair.withdrawal_address:
+            out["withdrawal_address"] = pair.withdrawal_address
+    out["dkg_algorithm"] = d.dkg_algorithm
+    out["fork_version"] = "0x" + bytes(d.fork_version).hex()
+    if minor >= 8:
+        out["deposit_amounts"] = None if d.deposit_amounts is None else [str(a) for a in d.deposit_amounts]
+    if minor >= 9:
+        out["consensus_protocol"] = d.consensus_protocol
+    if minor >= 10:
+        out["target_gas_limit"] = d.target_gas_limit
+        out["compounding"] = bool(d.compounding)
+    out["config_hash"] = byt(d.config_hash)
+    out["definition_hash"] = byt(d.definition_hash)
+    return out
+
+
+def _deposit_json(dd):
+    return OrderedDict([("pubkey", _hex(dd.pubkey)), ("withdrawal_credentials", _hex(dd.withdrawal_credentials)),
+                        ("amount", str(dd.amount)), ("signature", _hex(dd.signature))])
+
+
+def _registration_json(reg):
+    return OrderedDict([
+        ("message", OrderedDict([("fee_recipient", _hex(reg.fee_recipient)), ("gas_limit", reg.gas_limit),
+                                 ("timestamp", reg.timestamp), ("pubkey", _hex(reg.pubkey))])),
+        ("signature", _hex(reg.signature))])
+
+
+def lock_to_json(lock):
+    """OrderedDict in charon's field order for the lock's version (hashes as stored)."""
+    d = lock.definition
+    minor = _minor(d.version)
+    out = OrderedDict()
+    out["cluster_definition"] = definition_to_json(d)
+    dvs = []
+    for dv in lock.distributed_validators:
+        o = OrderedDict([("distributed_public_key", _hex(dv.distributed_public_key))])
+        if dv.public_shares:
+            o["public_shares"] = [(_b64(s) if minor <= 1 else _hex(s)) for s in dv.public_shares]
+        if minor <= 5:
+            if dv.fee_recipient_address:
+                o["fee_recipient_address"] = dv.fee_recipient_address
+        elif minor <= 7:
+            o["deposit_data"] = _deposit_json(dv.deposit_data or DepositData())
+            if minor == 7:
+                o["builder_registration"] = _registration_json(dv.builder_registration or BuilderRegistration())
+        else:
+            o["builder_registration"] = _registration_json(dv.builder_registration or BuilderRegistration())
+            if dv.partial_deposit_data:
+                o["partial_deposit_data"] = [_deposit_json(dd) for dd in dv.partial_deposit_data]
+        dvs.append(o)
+    out["distributed_validators"] = dvs
+    out["signature_aggregate"] = _b64(lock.signature_aggregate) if minor <= 1 else _hex(lock.signature_aggregate)
+    out["lock_hash"] = _b64(lock.lock_hash) if minor <= 1 else _hex(lock.lock_hash)
+    if minor >= 7:
+        out["node_signatures"] = [_hex(s) for s in lock.node_signatures]
+    return out
+
+
+def marshal_definition(d, rehash=True):
+    """Go JSON bytes of a definition; ``rehash`` (charon's behaviour) writes the true hashes into ``d`` first."""
+    if rehash:
+        fill_definition_hashes(d)
+    return go_json(definition_to_json(d))
+
+
+def marshal_lock(lock, rehash=True):
+    """Go JSON bytes of a lock; ``rehash`` (charon's behaviour) writes the true hashes into ``lock`` first."""
+    if rehash:
+        fill_lock_hash(lock)
+    return go_json(lock_to_json(lock))
+
+
+# Creation (charon create dkg / charon dkg) ------------------------------------------------------
+
+def recommended_threshold(n):
+    """cluster.Threshold: ceil(2n/3)."""
+    return (2 * int(n) + 2) // 3
+
+
+def new_uuid():
+    """Uppercase RFC 4122 v4 text (charon generateUUID)."""
+    return str(uuid_mod.uuid4()).upper()
+
+
+def rfc3339_now():
+    """Current local time in Go time.RFC3339 (seconds, numeric offset or Z)."""
+    now = datetime.datetime.now().astimezone().replace(microsecond=0)
+    text = now.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def new_definition(name, operator_enrs, num_validators, fee_recipient_addresses, withdrawal_addresses,
+                   threshold=None, network="mainnet", fork_version=None, deposit_amounts=None, compounding=False,
+                   target_gas_limit=DEFAULT_TARGET_GAS_LIMIT, consensus_protocol="",
+                   dkg_algorithm=DEFAULT_DKG_ALGORITHM, version=DEFAULT_VERSION, uuid=None, timestamp=None,
+                   release=None):
+    """An unsigned definition as ``charon create dkg`` writes it, with its hashes filled.
+
+    Operators are ENRs only (address ``""``, empty signatures), the creator is empty.
+    ``fee_recipient_addresses``/``withdrawal_addresses``: one address (used for every DV) or one
+    per DV.  ``fork_version`` (bytes/hex) overrides ``network``; ``deposit_amounts`` are Gwei ints.
+    """
+    minor = _minor(version)
+    if fork_version is None:
+        fork_version = _networks.by_name(network, release).genesis_fork_version
+    fork_version = _networks.fork_version_bytes(fork_version)
+    enrs = list(operator_enrs)
+    if not enrs:
+        raise ClusterFormatError("at least one operator ENR is required", "operators")
+    num_validators = int(num_validators)
+    if num_validators < 1:
+        raise ClusterFormatError("must be at least 1", "num_validators")
+    fees = _per_validator(fee_recipient_addresses, num_validators, "fee_recipient_addresses")
+    wds = _per_validator(withdrawal_addresses, num_validators, "withdrawal_addresses")
+    if threshold is None:
+        threshold = recommended_threshold(len(enrs))
+    if not 1 <= int(threshold) <= len(enrs):
+        raise ClusterFormatError("threshold %s must be between 1 and the number of operators (%d)"
+                                 % (threshold, len(enrs)), "threshold")
+    if minor >= 10 and not int(target_gas_limit):
+        raise ClusterFormatError("must be non-zero from v1.10", "target_gas_limit")
+    d = Definition(
+        name=name or "", creator=Creator(), operators=[Operator(enr=e) for e in enrs],
+        uuid=uuid or new_uuid(), version=version, timestamp=timestamp or rfc3339_now(),
+        num_validators=num_validators, threshold=int(threshold),
+        validators=[ValidatorAddresses(f, w) for f, w in zip(fees, wds)],
+        dkg_algorithm=dkg_algorithm, fork_version=fork_version,
+        deposit_amounts=None if deposit_amounts is None else [int(a) for a in deposit_amounts],
+        consensus_protocol=consensus_protocol or "", target_gas_limit=int(target_gas_limit) if minor >= 10 else 0,
+        compounding=bool(compounding) if minor >= 10 else False)
+    for k, v in enumerate(d.validators):
+        _address_bytes(v.fee_recipient_address, "validators[%d].fee_recipient_address" % k)
+        _address_bytes(v.withdrawal_address, "validators[%d].withdrawal_address" % k)
+    return fill_definition_hashes(d)
+
+
+def _per_validator(value, n, field):
+    if isinstance(value, str):
+        return [value] * n
+    values = list(value)
+    if len(values) == 1:
+        return values * n
+    if len(values) != n:
+        raise ClusterFormatError("give one address or one per validator (%d), got %d" % (n, len(values)), field)
+    return values
+
+
+def new_deposit_data(pubkey, withdrawal_credentials, amount, signature):
+    """A lock deposit entry (``partial_deposit_data`` item, or v1.6/v1.7 ``deposit_data``)."""
+    return DepositData(bytes(pubkey), bytes(withdrawal_credentials), int(amount), bytes(signature))
+
+
+def registration_gas_limit(d):
+    """Gas limit of the builder registrations: ``target_gas_limit``, or 30000000 when 0."""
+    return d.target_gas_limit or REGISTRATION_GAS_LIMIT
+
+
+def registration_timestamp(d, release=None):
+    """Timestamp of the builder registrations DKG creates: the network's genesis time."""
+    return d.network(release).genesis_time
+
+
+def new_builder_registration(d, dv_index, pubkey, signature=b"", timestamp=None, gas_limit=None, release=None):
+    """The registration of DV ``dv_index`` as DKG builds it (sign its ``registration_signing_root``)."""
+    fee = _address_bytes(d.validators[dv_index].fee_recipient_address,
+                         "validators[%d].fee_recipient_address" % dv_index)
+    return BuilderRegistration(fee_recipient=fee,
+                               gas_limit=registration_gas_limit(d) if gas_limit is None else int(gas_limit),
+                               timestamp=registration_timestamp(d, release) if timestamp is None else int(timestamp),
+                               pubkey=bytes(pubkey), signature=bytes(signature))
+
+
+def registration_signing_root(d, reg, release=None):
+    """Root the DV key signs for ``reg`` (builder domain, genesis fork version, zero validators root)."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _eth2
+    return _eth2.registration_signing_root(reg.fee_recipient, reg.gas_limit, reg.timestamp, reg.pubkey,
+                                           d.fork_version)
+
+
+def new_distributed_validator(pubkey, public_shares, builder_registration=None, partial_deposit_data=(),
+                              deposit_data=None):
+    """A lock DV: ``public_shares`` in operator order (x = 1..n)."""
+    return DistributedValidator(distributed_public_key=bytes(pubkey), public_shares=[bytes(s) for s in public_shares],
+                                builder_registration=builder_registration,
+                                partial_deposit_data=list(partial_deposit_data), deposit_data=deposit_data)
+
+
+def new_lock(definition, distributed_validators, signature_aggregate=b"", node_signatures=()):
+    """A lock with every hash filled (sign ``lock.lock_hash`` for the aggregate and node signatures,
+    then set them: neither is part of the lock hash)."""
+    lock = Lock(definition, distributed_validators, bytes(signature_aggregate), b"",
+                [bytes(s) for s in node_signatures])
+    return fill_lock_hash(lock)
+
+
+# Verification (filled in _verify section below) ------------------------------------------------
+
+class Report(object):
+    """Named check results: ``checks`` {name: bool}, ``errors`` [text]; ``valid`` when all passed."""
+
+    def __init__(self):
+        self.checks = OrderedDict()
+        self.errors = []
+
+    def record(self, name, ok, problems=()):
+        problems = list(problems)
+        ok = bool(ok) and not problems
+        self.checks[name] = self.checks.get(name, True) and ok
+        if not ok:
+            self.errors.extend("%s: %s" % (name, p) for p in (problems or ["failed"]))
+        return ok
+
+    @property
+    def valid(self):
+        return all(self.checks.values())
+
+    def as_dict(self):
+        return {"checks": dict(self.checks), "errors": list(self.errors), "valid": self.valid}
