@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+"""Unit tests for _exit: selection, partial signing/verification, threshold combination, shapes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _exit
+from ansible_collections.dvops.charon.tests.fixtures.dealer import deal
+
+MAINNET_CAPELLA = bytes.fromhex("03000000")
+MAINNET_GVR = bytes.fromhex("4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95")
+EPOCH = 194048
+
+
+# An independent SSZ of the consensus-spec containers (phase0 beacon-chain.md): written here from
+# the spec, not through _ssz / _eth2, so that a shared mistake cannot pass unnoticed.
+def _sha(data):
+    return hashlib.sha256(data).digest()
+
+
+def _uint64(x):
+    return x.to_bytes(8, "little").ljust(32, b"\0")
+
+
+def _pad32(b):
+    return b.ljust(32, b"\0")
+
+
+def spec_signing_root(epoch, validator_index, fork_version, genesis_validators_root):
+    # VoluntaryExit{epoch: Epoch, validator_index: ValidatorIndex}: two uint64 leaves.
+    exit_root = _sha(_uint64(epoch) + _uint64(validator_index))
+    # ForkData{current_version: Version (Bytes4), genesis_validators_root: Root}.
+    fork_data_root = _sha(_pad32(fork_version) + genesis_validators_root)
+    # compute_domain: domain_type + fork_data_root[:28]; DOMAIN_VOLUNTARY_EXIT = 0x04000000.
+    domain = bytes.fromhex("04000000") + fork_data_root[:28]
+    # SigningData{object_root: Root, domain: Domain (Bytes32)}.
+    return _sha(exit_root + domain)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    return deal(seed=b"exit-tests", n=4, t=3, num_validators=2)
+
+
+def test_signing_root_matches_consensus_spec():
+    for epoch, index in ((EPOCH, 0), (EPOCH, 123456), (256, 7), (0, 2 ** 40)):
+        assert _exit.signing_root(epoch, index, MAINNET_CAPELLA, MAINNET_GVR) == \
+            spec_signing_root(epoch, index, MAINNET_CAPELLA, MAINNET_GVR)
+    # hoodi's Capella version, other root
+    gvr = bytes(range(32))
+    assert _exit.signing_root(256, 3, bytes.fromhex("40000910"), gvr) == \
+        spec_signing_root(256, 3, bytes.fromhex("40000910"), gvr)
+
+
+def test_partial_verifies_against_its_public_share_only(cluster):
+    v = cluster.validators[0]
+    sig = _exit.sign_partial(v.shares[2], EPOCH, 5, MAINNET_CAPELLA, MAINNET_GVR)
+    assert _exit.verify_partial(v.public_shares[2], EPOCH, 5, MAINNET_CAPELLA, MAINNET_GVR, sig)
+    assert not _exit.verify_partial(v.public_shares[1], EPOCH, 5, MAINNET_CAPELLA, MAINNET_GVR, sig)
+    assert not _exit.verify_partial(v.public_shares[2], EPOCH + 1, 5, MAINNET_CAPELLA, MAINNET_GVR, sig)
+    # EIP-7044: signing with the genesis fork version instead of Capella gives another root
+    assert not _exit.verify_partial(v.public_shares[2], EPOCH, 5, bytes(4), MAINNET_GVR, sig)
+
+
+def _partials(v, xs, index=5, epoch=EPOCH):
+    out = []
+    for x in xs:
+        sig = _exit.sign_partial(v.shares[x], epoch, index, MAINNET_CAPELLA, MAINNET_GVR)
+        out.append(_exit.normalize_partial(_exit.partial_record(v.pubkey, x, epoch, index, sig)))
+    return out
+
+
+def _combine(v, partials, t=3, index=5):
+    return _exit.combine(_exit.hex0x(v.pubkey), v.public_shares_list(), t, EPOCH, index,
+                         MAINNET_CAPELLA, MAINNET_GVR, partials)
+
+
+def test_threshold_partials_combine_to_a_valid_exit(cluster):
+    v = cluster.validators[1]
+    sig, used, present = _combine(v, _partials(v, [4, 1, 3]))
+    root = spec_signing_root(EPOCH, 5, MAINNET_CAPELLA, MAINNET_GVR)
+    assert _bls.verify(v.pubkey, root, sig)
+    assert used == [1, 3, 4] and present == [1, 3, 4]
+    # any threshold subset gives the same (unique) signature: BLS is deterministic
+    sig2, _, _ = _combine(v, _partials(v, [2, 3, 4]))
+    assert sig2 == sig == _bls.sign(v.secret, root)
+
+
+def test_fewer_than_threshold_is_refused_with_the_missing_count(cluster):
+    v = cluster.validators[0]
+    with pytest.raises(_exit.ExitError, match=r"2 partial exits present, threshold is 3: 1 missing \(shares present: \[1, 2\]\)"):
+        _combine(v, _partials(v, [1, 2]))
+    with pytest.raises(_exit.ExitError, match="3 missing"):
+        _combine(v, [])
+    # t-1 partials interpolated anyway do not give a signature valid under the DV key
+    parts = _partials(v, [1, 2])
+    forged = _bls.interpolate_g2(dict((p["share_index"], p["signature"]) for p in parts))
+    assert not _bls.verify(v.pubkey, _exit.signing_root(EPOCH, 5, MAINNET_CAPELLA, MAINNET_GVR), forged)
+
+
+def test_bad_partial_is_named(cluster):
+    v = cluster.validators[0]
+    parts = _partials(v, [1, 2, 3])
+    parts[1] = dict(parts[1], signature=_partials(cluster.validators[1], [2])[0]["signature"])
+    with pytest.raises(_exit.ExitError, match="share 2 for validator 0x.* does not verify"):
+        _combine(v, parts)
+    other_epoch = _partials(v, [3], epoch=EPOCH + 1)
+    with pytest.raises(_exit.ExitError, match="share 3 .* is for epoch 194049"):
+        _combine(v, _partials(v, [1, 2]) + other_epoch)
+
+
+def test_normalize_partial_accepts_both_shapes(cluster):
+    v = cluster.validators[0]
+    sig = _exit.sign_partial(v.shares[1], EPOCH, 9, MAINNET_CAPELLA, MAINNET_GVR)
+    rec = _exit.partial_record(v.pubkey, 1, EPOCH, 9, sig)
+    assert rec == {"public_key": _exit.hex0x(v.pubkey), "share_idx": 1,
+                   "signed_exit_message": {"message": {"epoch": "194048", "validator_index": "9"},
+                                           "signature": _exit.hex0x(sig)}}
+    entry = {"pubkey": _exit.hex0x(v.pubkey).upper().replace("0X", "0x"), "share_index": 1, "epoch": EPOCH,
+             "validator_index": 9, "partial_signature": _exit.hex0x(sig), "sent": True}
+    assert _exit.normalize_partial(rec) == _exit.normalize_partial(entry)
+    assert _exit.normalize_partial(dict(entry, partial_signature=None)) is None
+    with pytest.raises(_exit.ExitError, match=r"partial_exits\[3\]: missing field 'share_index'"):
+        _exit.normalize_partial({"pubkey": "0x" + "aa" * 48, "partial_signature": "0x" + "00" * 96}, "partial_exits[3]")
+
+
+def _lookup_from(chain):
+    calls = []
+
+    def lookup(ids):
+        calls.append(list(ids))
+        return [e for e in chain if e["pubkey"] in ids or str(e["index"]) in ids]
+    return lookup, calls
+
+
+def test_select_all_by_pubkey_and_by_index(cluster):
+    pks = [_exit.hex0x(v.pubkey) for v in cluster.validators]
+    chain = [{"index": 10, "status": "active_ongoing", "pubkey": pks[0]},
+             {"index": 11, "status": "active_exiting", "pubkey": pks[1]},
+             {"index": 12, "status": "active_ongoing", "pubkey": "0x" + "ab" * 48}]
+    lookup, calls = _lookup_from(chain)
+    assert _exit.select_validators(pks, [], lookup) == [
+        {"pubkey": pks[0], "validator_index": 10, "status": "active_ongoing"},
+        {"pubkey": pks[1], "validator_index": 11, "status": "active_exiting"}]
+    assert calls == [pks]
+    assert [s["pubkey"] for s in _exit.select_validators(pks, ["11"], lookup)] == [pks[1]]
+    assert [s["pubkey"] for s in _exit.select_validators(pks, [pks[1].upper()[2:], 10], lookup)] == pks
+    with pytest.raises(_exit.ExitError, match=r"unknown validator 0xabab.*validators\[0\]"):
+        _exit.select_validators(pks, ["0x" + "ab" * 48], lookup)
+    with pytest.raises(_exit.ExitError, match="unknown validator index 12 .*not one of this cluster"):
+        _exit.select_validators(pks, [12], lookup)
+    with pytest.raises(_exit.ExitError, match="unknown validator index 99: the beacon node does not know it"):
+        _exit.select_validators(pks, [99], lookup)
+    with pytest.raises(_exit.ExitError, match=r"validators\[0\]: 'me' is neither"):
+        _exit.select_validators(pks, ["me"], lookup)
+
+
+def test_select_through_charon_aliases_and_not_found(cluster):
+    pks = [_exit.hex0x(v.pubkey) for v in cluster.validators]
+    share = _exit.hex0x(cluster.validators[0].public_shares[2])
+    # charon's validator API answers with this node's public share instead of the DV key
+    lookup, calls = _lookup_from([{"index": 3, "status": "pending_queued", "pubkey": share}])
+    got = _exit.select_validators(pks, [], lookup, aliases={share: pks[0]})
+    assert calls == [[share, pks[1]]]
+    assert got == [{"pubkey": pks[0], "validator_index": 3, "status": "pending_queued"},
+                   {"pubkey": pks[1], "validator_index": None, "status": _exit.NOT_FOUND}]
+    with pytest.raises(_exit.ExitError, match="is not known to the beacon node"):
+        _exit.select_validators(pks, [pks[1]], lookup, aliases={share: pks[0]})
+
+
+def test_actions():
+    assert _exit.action_for("active_ongoing") == "sign"
+    for s in ("active_exiting", "exited_unslashed", "exited_slashed", "withdrawal_possible", "withdrawal_done",
+              "active_slashed"):
+        assert _exit.action_for(s) == "done"
+    assert _exit.action_for("pending_queued") == "skip"
+    assert _exit.action_for(_exit.NOT_FOUND) == "skip"
+
+
+def test_share_index_of(cluster):
+    v = cluster.validators[0]
+    assert _exit.share_index_of(v.public_shares_list(), v.public_shares[3]) == 3
+    assert _exit.share_index_of(v.public_shares_list(), cluster.validators[1].public_shares[3]) is None
