@@ -89,10 +89,13 @@ stage_sanity() {
   (cd "$coll" && ansible-test sanity --local --python "$pyver" --color no) 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   rm -rf "$tmp"
-  local ran failed_tests
-  ran=$(grep -c "^Running sanity test '" "$log")
-  failed_tests=$(grep -oE "^ERROR: The [0-9]+ sanity test\(s\) failed|^ERROR: The [0-9]+ sanity test failed" "$log" | grep -oE '[0-9]+' | head -1)
+  local ran failed_tests total
+  ran=$(grep -cE '^Running sanity test ' "$log")
+  # ansible-test ends a failed run with: FATAL: The N sanity test(s) listed below (out of M) failed.
+  failed_tests=$(sed -nE 's/^FATAL: The ([0-9]+) sanity test.*/\1/p' "$log" | tail -1)
+  total=$(sed -nE 's/^FATAL: .*\(out of ([0-9]+)\).*/\1/p' "$log" | tail -1)
   failed_tests=${failed_tests:-$([ $rc -eq 0 ] && echo 0 || echo "?")}
+  ran="${total:-$ran}"
   local detail="$ran tests run, $failed_tests failed"
   if [ $rc -eq 0 ]; then record sanity ok "$detail" $((SECONDS - start)); else record sanity FAIL "$detail (exit $rc)" $((SECONDS - start)); fi
 }
