@@ -1095,3 +1095,510 @@ class Report(object):
 
     def as_dict(self):
         return {"checks": dict(self.checks), "errors": list(self.errors), "valid": self.valid}
+
+
+# Verification ------------------------------------------------------------------------------------
+
+def deposit_amount_problems(amounts, compounding=False, field="deposit_amounts"):
+    """charon VerifyDepositAmounts: empty is fine; else each in [1 ETH, 32 ETH] (2048 when compounding)
+    and the sum >= 32 ETH.  Returns a list of problems."""
+    amounts = list(amounts or [])
+    if not amounts:
+        return []
+    cap = (2048 if compounding else 32) * GWEI_PER_ETH
+    problems = []
+    for k, a in enumerate(amounts):
+        if a < GWEI_PER_ETH:
+            problems.append("%s[%d]: %d Gwei is below the 1 ETH minimum" % (field, k, a))
+        elif a > cap:
+            problems.append("%s[%d]: %d Gwei exceeds the %d ETH maximum" % (field, k, a, cap // GWEI_PER_ETH))
+    if sum(amounts) < 32 * GWEI_PER_ETH:
+        problems.append("%s: the sum %d Gwei is below 32 ETH" % (field, sum(amounts)))
+    return problems
+
+
+def _chain_id(d, release):
+    try:
+        return d.network(release).chain_id, None
+    except _networks.NetworkError as exc:
+        return None, str(exc)
+
+
+def _sig_shape_problem(sig, minor, field):
+    if minor >= 11:
+        if not sig or len(sig) % 65 or len(sig) // 65 > _L_SIGS:
+            return "%s: %d bytes is not 1..%d signatures of 65 bytes" % (field, len(sig), _L_SIGS)
+    elif len(sig) != 65:
+        return "%s: a signature is 65 bytes, got %d" % (field, len(sig))
+    return None
+
+
+def _check_eip712(d, sig, address, digest, field, minor):
+    """Problem text, or None when the EOA signature recovers to ``address``."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _eip712
+    shape = _sig_shape_problem(sig, minor, field)
+    if shape:
+        return shape
+    if len(sig) > 65:
+        return "%s: a multi-part (ERC-1271 contract) signature needs an on-chain check, not done offline" % field
+    if not _eip712.verify(address, sig, digest):
+        return "%s: does not recover to %s" % (field, address or "an empty address")
+    return None
+
+
+def verify_definition_hashes(d, report, prefix=""):
+    """config_hash / definition_hash: computed vs stored."""
+    computed_cfg = config_hash(d)
+    computed_def = definition_hash(d, computed_cfg)
+    for name, stored, computed in (("config_hash", d.config_hash, computed_cfg),
+                                   ("definition_hash", d.definition_hash, computed_def)):
+        if not stored:
+            report.record(name, False, ["%s%s is missing (computed 0x%s)" % (prefix, name, computed.hex())])
+        else:
+            report.record(name, bytes(stored) == computed,
+                          [] if bytes(stored) == computed else
+                          ["%s%s: stored 0x%s, computed 0x%s" % (prefix, name, bytes(stored).hex(), computed.hex())])
+    return computed_cfg, computed_def
+
+
+def verify_definition_signatures(d, report, release=None, prefix=""):
+    """EIP-712 operator (config + ENR) and creator signatures by charon's rules (§4.2)."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _eip712
+    minor = _minor(d.version)
+    op_problems, creator_problems = [], []
+    ops = d.operators
+    if minor <= 2:
+        for k, op in enumerate(ops):
+            if op.config_signature or op.enr_signature:
+                op_problems.append("%soperators[%d]: %s definitions cannot carry operator signatures"
+                                   % (prefix, k, d.version))
+        report.record("operator_signatures", True, op_problems)
+        report.record("creator_signature", True)
+        return
+    unsigned = [op.unsigned for op in ops]
+    all_unsigned = bool(ops) and all(unsigned)
+    if any(unsigned) and not all_unsigned:
+        op_problems.append("%soperators: either every operator is unsigned or none is (unsigned: %s)"
+                           % (prefix, ", ".join(str(k) for k, u in enumerate(unsigned) if u)))
+    cfg = bytes(d.config_hash) or config_hash(d)
+    chain, chain_err = _chain_id(d, release)
+    needs_chain = not all_unsigned or (minor >= 4 and (d.creator.address or d.creator.config_signature))
+    if needs_chain and chain is None:
+        op_problems.append("%sfork_version: %s" % (prefix, chain_err))
+    if chain is not None:
+        for k, op in enumerate(ops):
+            if op.unsigned:
+                continue
+            path = "%soperators[%d]" % (prefix, k)
+            if not op.config_signature or not op.enr_signature:
+                op_problems.append("%s: a signed operator needs both config_signature and enr_signature" % path)
+                continue
+            p = _check_eip712(d, op.config_signature, op.address, _eip712.operator_config_digest(minor, cfg, chain),
+                              path + ".config_signature", minor)
+            if p:
+                op_problems.append(p)
+            p = _check_eip712(d, op.enr_signature, op.address, _eip712.enr_digest(op.enr, chain),
+                              path + ".enr_signature", minor)
+            if p:
+                op_problems.append(p)
+    report.record("operator_signatures", not op_problems, op_problems)
+    if minor >= 4:
+        c = d.creator
+        if not c.address and not c.config_signature:
+            if not all_unsigned:
+                creator_problems.append("%screator: an empty creator is only allowed when every operator is unsigned"
+                                        % prefix)
+        elif chain is not None:
+            p = _check_eip712(d, c.config_signature, c.address, _eip712.creator_config_hash_digest(cfg, chain),
+                              prefix + "creator.config_signature", minor)
+            if p:
+                creator_problems.append(p)
+        else:
+            creator_problems.append("%sfork_version: %s" % (prefix, chain_err))
+    report.record("creator_signature", not creator_problems, creator_problems)
+
+
+def verify_operator_enrs(d, report, prefix=""):
+    """Every ENR parses with a valid signature; no duplicate peers (p2p.VerifyP2PKey's preconditions)."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _enr
+    problems, keys = [], {}
+    for k, op in enumerate(d.operators):
+        try:
+            rec = _enr.parse(op.enr)
+        except Exception as exc:  # pylint: disable=broad-except
+            problems.append("%soperators[%d].enr: %s" % (prefix, k, exc))
+            continue
+        if not rec["signature_valid"]:
+            problems.append("%soperators[%d].enr: the record signature does not verify" % (prefix, k))
+        if rec["public_key"] in keys:
+            problems.append("%soperators[%d].enr: same peer as operators[%d]" % (prefix, k, keys[rec["public_key"]]))
+        keys.setdefault(rec["public_key"], k)
+    report.record("operator_enrs", not problems, problems)
+
+
+def verify_definition(d, verify_signatures=True, release=None, report=None):
+    """Checks of a definition: hashes, deposit amounts, operator ENRs, EIP-712 signatures."""
+    report = report if report is not None else Report()
+    verify_definition_hashes(d, report)
+    _definition_rules(d, report)
+    verify_operator_enrs(d, report)
+    if verify_signatures:
+        verify_definition_signatures(d, report, release)
+    return report
+
+
+def _definition_rules(d, report, prefix=""):
+    problems = []
+    minor = _minor(d.version)
+    if minor >= 8:
+        problems += [prefix + p for p in deposit_amount_problems(d.deposit_amounts, d.compounding)]
+    report.record("deposit_amounts", not problems, problems)
+    problems = []
+    n = len(d.operators)
+    if not 1 <= d.threshold <= n:
+        problems.append("%sthreshold %d must be between 1 and the number of operators (%d)" % (prefix, d.threshold, n))
+    if len(d.validators) != d.num_validators:
+        problems.append("%snum_validators %d but %d validators" % (prefix, d.num_validators, len(d.validators)))
+    report.record("threshold", not problems, problems)
+
+
+class _Bls(object):
+    """Points decoded once per verification, plus batched signature checks.
+
+    Signatures are checked in one multi-pairing with random 64-bit weights (a wrong signature
+    passes with probability 2^-64); on failure each is re-checked alone to name it.
+    """
+
+    def __init__(self):
+        from ansible_collections.dvops.charon.plugins.module_utils._deps import require
+        from ansible_collections.dvops.charon.plugins.module_utils import _bls
+        self.lib = require("py_arkworks_bls12381")
+        self.dst = _bls.DST
+        self.curve_order = _bls.CURVE_ORDER
+        self._g1 = {}
+        self.items = []
+        self.identity = self.lib.G1Point.identity()
+
+    def g1(self, data):
+        """Subgroup-checked, non-identity G1 point or None (cached by bytes)."""
+        data = bytes(data)
+        if data in self._g1:
+            return self._g1[data]
+        point = None
+        if len(data) == 48:
+            try:
+                p = self.lib.G1Point.from_compressed_bytes(data)
+                if p.is_in_subgroup() and p != self.identity:
+                    point = p
+            except Exception:  # pylint: disable=broad-except
+                point = None
+        self._g1[data] = point
+        return point
+
+    def g2(self, data):
+        data = bytes(data)
+        if len(data) != 96:
+            return None
+        try:
+            p = self.lib.G2Point.from_compressed_bytes(data)
+            return p if p.is_in_subgroup() else None
+        except Exception:  # pylint: disable=broad-except
+            return None
+
+    def scalar(self, k):
+        return self.lib.Scalar(int(k) % self.curve_order)
+
+    def add(self, pubkey, msg, sig, label):
+        """Queue one signature check; returns a problem text now if a point is malformed."""
+        pk = self.g1(pubkey)
+        if pk is None:
+            return "%s: the public key is not a valid BLS12-381 G1 point" % label
+        s = self.g2(sig)
+        if s is None:
+            return "%s: the signature is not a valid BLS12-381 G2 point (%d bytes)" % (label, len(sig))
+        self.items.append((pk, bytes(msg), s, label))
+        return None
+
+    def _check(self, items, weighted):
+        import secrets
+        lib = self.lib
+        g1s, g2s, sigs, ws = [], [], [], []
+        for pk, msg, s, _label in items:
+            w = self.scalar(secrets.randbits(64) | 1) if weighted else self.scalar(1)
+            g1s.append(pk * w if weighted else pk)
+            g2s.append(lib.G2Point.hash_to_curve(msg, self.dst))
+            sigs.append(s)
+            ws.append(w)
+        agg = lib.G2Point.multiexp_unchecked(sigs, ws) if weighted else sigs[0]
+        g1s.append(-lib.G1Point())
+        g2s.append(agg)
+        return bool(lib.GT.pairing_check(g1s, g2s))
+
+    def run(self):
+        """Labels of the queued checks that fail (and clear the queue)."""
+        items, self.items = self.items, []
+        if not items:
+            return []
+        if len(items) > 1 and self._check(items, True):
+            return []
+        return [it[3] for it in items if not self._check([it], False)]
+
+
+def _share_polynomial_checks(t, n):
+    """[(xs, lagrange coefficients at 0)]: x=1..t, then {1..t-1, k} for each k > t (§4.5)."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _bls
+    sets = [list(range(1, t + 1))] + [list(range(1, t)) + [k] for k in range(t + 1, n + 1)]
+    return [(xs, _bls.lagrange_coefficients(xs)) for xs in sets]
+
+
+def _verify_shares(lock, bls, report):
+    """Share consistency for every DV, batched into one multi-scalar multiplication."""
+    import secrets
+    d = lock.definition
+    n, t = len(d.operators), d.threshold
+    problems = []
+    if not 1 <= t <= n:
+        report.record("public_shares", False, ["threshold %d is not between 1 and %d operators" % (t, n)])
+        return
+    checks = _share_polynomial_checks(t, n)
+    seen_keys = {}
+    batch = []  # (dv index, pk point, [share points])
+    for j, dv in enumerate(lock.distributed_validators):
+        label = "distributed_validators[%d]" % j
+        pkb = bytes(dv.distributed_public_key)
+        if pkb in seen_keys:
+            problems.append("%s: duplicate distributed_public_key (also validator %d)" % (label, seen_keys[pkb]))
+        seen_keys.setdefault(pkb, j)
+        if len(dv.public_shares) != n:
+            problems.append("%s: %d public_shares for %d operators" % (label, len(dv.public_shares), n))
+            continue
+        if len(set(bytes(s) for s in dv.public_shares)) != n:
+            problems.append("%s: duplicate public shares" % label)
+            continue
+        pk = bls.g1(pkb)
+        if pk is None:
+            problems.append("%s.distributed_public_key: not a valid BLS12-381 G1 point" % label)
+            continue
+        pts = [bls.g1(s) for s in dv.public_shares]
+        bad = [k for k, p in enumerate(pts) if p is None]
+        if bad:
+            problems.append("%s.public_shares[%s]: not a valid BLS12-381 G1 point" % (label, ",".join(map(str, bad))))
+            continue
+        batch.append((j, pk, pts))
+
+    def combination(entries, weighted):
+        points, scalars = [], []
+        r = bls.curve_order
+        for _j, pk, pts in entries:
+            coeff = [0] * n
+            pk_coeff = 0
+            for xs, lams in checks:
+                w = (secrets.randbits(64) | 1) if weighted else 1
+                for x, lam in zip(xs, lams):
+                    coeff[x - 1] = (coeff[x - 1] + w * lam) % r
+                pk_coeff = (pk_coeff - w) % r
+            points.extend(pts)
+            scalars.extend(coeff)
+            points.append(pk)
+            scalars.append(pk_coeff)
+        res = bls.lib.G1Point.multiexp_unchecked(points, [bls.scalar(s) for s in scalars])
+        return res == bls.identity
+
+    if batch and not combination(batch, True):
+        for entry in batch:
+            j, pk, pts = entry
+            for xs, lams in checks:
+                got = bls.lib.G1Point.multiexp_unchecked([pts[x - 1] for x in xs], [bls.scalar(v) for v in lams])
+                if got != pk:
+                    problems.append("distributed_validators[%d]: shares at x=%s do not interpolate to the "
+                                    "distributed_public_key" % (j, ",".join(map(str, xs))))
+                    break
+    report.record("public_shares", not problems, problems)
+
+
+def _verify_aggregate(lock, bls, msg, report):
+    minor = _minor(lock.version)
+    sig = bytes(lock.signature_aggregate)
+    if not sig:
+        if minor <= 1:
+            report.record("signature_aggregate", True)
+        else:
+            report.record("signature_aggregate", False, ["signature_aggregate is empty (required from v1.2)"])
+        return
+    shares = [s for dv in lock.distributed_validators for s in dv.public_shares]
+    problems = []
+    pts = [bls.g1(s) for s in shares]
+    if not shares:
+        problems.append("no public shares to verify the aggregate against")
+    elif any(p is None for p in pts):
+        problems.append("a public share is not a valid BLS12-381 G1 point")
+    else:
+        agg = pts[0]
+        for p in pts[1:]:
+            agg = agg + p
+        s = bls.g2(sig)
+        if s is None:
+            problems.append("signature_aggregate is not a valid BLS12-381 G2 point (%d bytes)" % len(sig))
+        elif not bls.lib.GT.pairing_check([agg, -bls.lib.G1Point()],
+                                          [bls.lib.G2Point.hash_to_curve(bytes(msg), bls.dst), s]):
+            problems.append("FastAggregateVerify over all %d public shares with the lock hash fails" % len(shares))
+    report.record("signature_aggregate", not problems, problems)
+
+
+def _verify_registrations(lock, bls, report):
+    from ansible_collections.dvops.charon.plugins.module_utils import _eth2
+    d = lock.definition
+    problems = []
+    for j, dv in enumerate(lock.distributed_validators):
+        label = "distributed_validators[%d].builder_registration" % j
+        reg = dv.builder_registration or BuilderRegistration()
+        if j >= len(d.validators):
+            problems.append("%s: no validators[%d] entry in the definition" % (label, j))
+            continue
+        try:
+            fee = _address_bytes(d.validators[j].fee_recipient_address, "validators[%d].fee_recipient_address" % j)
+        except ClusterFormatError as exc:
+            problems.append(str(exc))
+            continue
+        if bytes(reg.fee_recipient) != fee:
+            problems.append("%s.message.fee_recipient: 0x%s is not the definition's fee recipient %s"
+                            % (label, bytes(reg.fee_recipient).hex(), d.validators[j].fee_recipient_address))
+        if bytes(reg.pubkey) != bytes(dv.distributed_public_key):
+            problems.append("%s.message.pubkey: not the distributed_public_key" % label)
+        try:
+            root = _eth2.registration_signing_root(fee or bytes(20), reg.gas_limit, reg.timestamp,
+                                                   bytes(dv.distributed_public_key), bytes(d.fork_version))
+        except ValueError as exc:
+            problems.append("%s: %s" % (label, exc))
+            continue
+        p = bls.add(dv.distributed_public_key, root, reg.signature, label + ".signature")
+        if p:
+            problems.append(p)
+    problems += ["%s: the BLS signature does not verify" % label for label in bls.run()]
+    report.record("builder_registrations", not problems, problems)
+
+
+def _verify_deposits(lock, bls, report, verify_signatures):
+    from ansible_collections.dvops.charon.plugins.module_utils import _eth2
+    d = lock.definition
+    minor = _minor(d.version)
+    problems = []
+    cap = (2048 if d.compounding else 32) * GWEI_PER_ETH
+    wanted = sorted(set(d.deposit_amounts)) if d.deposit_amounts else None
+    for j, dv in enumerate(lock.distributed_validators):
+        if minor in (6, 7):
+            entries = [("deposit_data", dv.deposit_data or DepositData())]
+            if entries[0][1].placeholder:
+                continue  # charon-created v1.6/v1.7 locks may carry a zero placeholder: hashed, not verified
+        else:
+            entries = [("partial_deposit_data[%d]" % k, dd) for k, dd in enumerate(dv.partial_deposit_data)]
+            amounts = [dd.amount for dd in dv.partial_deposit_data]
+            if len(set(amounts)) != len(amounts):
+                problems.append("distributed_validators[%d].partial_deposit_data: duplicate amounts" % j)
+            if wanted is not None and entries and sorted(set(amounts)) != wanted:
+                problems.append("distributed_validators[%d].partial_deposit_data: amounts %s differ from the "
+                                "definition's deposit_amounts %s" % (j, sorted(amounts), wanted))
+        wd = d.validators[j].withdrawal_address if j < len(d.validators) else ""
+        try:
+            want_wc = _eth2.withdrawal_credentials(_address_bytes(wd, "validators[%d].withdrawal_address" % j),
+                                                   d.compounding)
+        except (ClusterFormatError, ValueError) as exc:
+            problems.append("validators[%d].withdrawal_address: %s" % (j, exc))
+            continue
+        for name, dd in entries:
+            label = "distributed_validators[%d].%s" % (j, name)
+            if bytes(dd.pubkey) != bytes(dv.distributed_public_key):
+                problems.append("%s.pubkey: not the distributed_public_key" % label)
+                continue
+            if bytes(dd.withdrawal_credentials) != want_wc:
+                problems.append("%s.withdrawal_credentials: 0x%s, expected 0x%s from withdrawal address %s"
+                                % (label, bytes(dd.withdrawal_credentials).hex(), want_wc.hex(), wd))
+                continue
+            if not GWEI_PER_ETH <= dd.amount <= cap:
+                problems.append("%s.amount: %d Gwei is outside [1, %d] ETH" % (label, dd.amount, cap // GWEI_PER_ETH))
+                continue
+            if verify_signatures:
+                root = _eth2.deposit_signing_root(bytes(dd.pubkey), bytes(dd.withdrawal_credentials), dd.amount,
+                                                  bytes(d.fork_version))
+                p = bls.add(dd.pubkey, root, dd.signature, label + ".signature")
+                if p:
+                    problems.append(p)
+    if verify_signatures:
+        problems += ["%s: the BLS signature does not verify" % label for label in bls.run()]
+    report.record("deposit_data", not problems, problems)
+
+
+def _verify_node_signatures(lock, msg, report):
+    from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1
+    d = lock.definition
+    problems = []
+    sigs = lock.node_signatures
+    if _minor(d.version) < 7:
+        report.record("node_signatures", not sigs, ["node_signatures must be empty before v1.7"] if sigs else [])
+        return
+    if len(sigs) != len(d.operators):
+        problems.append("%d node_signatures for %d operators" % (len(sigs), len(d.operators)))
+    for k, (op, sig) in enumerate(zip(d.operators, sigs)):
+        try:
+            key = _enr.public_key_from_enr(op.enr)
+        except Exception as exc:  # pylint: disable=broad-except
+            problems.append("node_signatures[%d]: operator %d's ENR is invalid: %s" % (k, k, exc))
+            continue
+        if len(sig) != 65:
+            problems.append("node_signatures[%d]: a signature is 65 bytes, got %d" % (k, len(sig)))
+        elif not _k1.verify65(key, bytes(sig), bytes(msg)):
+            problems.append("node_signatures[%d]: does not recover to operator %d's ENR key" % (k, k))
+    report.record("node_signatures", not problems, problems)
+
+
+def verify_lock(lock, verify_signatures=True, release=None, report=None, timings=None):
+    """charon's load-time checks of a lock (§4.7) plus deposit-data checks, as a Report.
+
+    Checks: config_hash, definition_hash, deposit_amounts, threshold, operator_enrs, num_validators,
+    lock_hash, and with ``verify_signatures``: operator_signatures, creator_signature,
+    public_shares, signature_aggregate, builder_registrations (v1.7+), node_signatures, and
+    deposit_data (v1.6+; signatures verified only then).  ``timings`` (a dict) receives seconds per check.
+    """
+    import time
+    report = report if report is not None else Report()
+    timings = timings if timings is not None else {}
+    d = lock.definition
+    minor = _minor(d.version)
+
+    def timed(name, func, *args):
+        start = time.perf_counter()
+        out = func(*args)
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+        return out
+
+    _, def_hash = timed("hashes", verify_definition_hashes, d, report, "cluster_definition.")
+    timed("definition_rules", _definition_rules, d, report, "cluster_definition.")
+    timed("operator_enrs", verify_operator_enrs, d, report, "cluster_definition.")
+    n_dv = len(lock.distributed_validators)
+    report.record("num_validators", n_dv == d.num_validators,
+                  [] if n_dv == d.num_validators else
+                  ["%d distributed_validators but num_validators is %d" % (n_dv, d.num_validators)])
+    computed = timed("hashes", lock_hash, lock, def_hash)
+    stored = bytes(lock.lock_hash)
+    report.record("lock_hash", stored == computed,
+                  [] if stored == computed else ["stored 0x%s, computed 0x%s" % (stored.hex(), computed.hex())])
+    msg = stored if len(stored) == 32 else computed
+    if verify_signatures:
+        timed("operator_signatures", verify_definition_signatures, d, report, release, "cluster_definition.")
+        bls = _Bls()
+        timed("public_shares", _verify_shares, lock, bls, report)
+        timed("signature_aggregate", _verify_aggregate, lock, bls, msg, report)
+        if minor >= 7:
+            timed("builder_registrations", _verify_registrations, lock, bls, report)
+        timed("node_signatures", _verify_node_signatures, lock, msg, report)
+    if minor >= 6:
+        timed("deposit_data", _verify_deposits, lock, _Bls() if verify_signatures else None, report,
+              verify_signatures)
+    return report
+
+
+def verify(obj, verify_signatures=True, release=None):
+    """``verify_lock`` or ``verify_definition`` by type."""
+    if isinstance(obj, Lock):
+        return verify_lock(obj, verify_signatures, release)
+    return verify_definition(obj, verify_signatures, release)
