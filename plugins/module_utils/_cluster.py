@@ -499,8 +499,10 @@ def parse_lock(data, source=None):
             raise r.err(_join(p, "public_shares"), "expected an array, got %s" % _jtype(shares))
         dv.public_shares = [byt(s, "%s.public_shares[%d]" % (p, k), max_len=None if minor <= 2 else 48) or b""
                             for k, s in enumerate(shares)]
-        if minor <= 5:
-            dv.fee_recipient_address = r.text(o, "fee_recipient_address", p)
+        if minor <= 5 and r.text(o, "fee_recipient_address", p):
+            # charon: "distributed validator fee recipient not supported anymore".
+            raise r.err(_join(p, "fee_recipient_address"), "must be empty (per-validator fee recipients live in "
+                        "the definition)")
         if minor in (6, 7):
             dd = o.get("deposit_data")
             dv.deposit_data = _parse_deposit(r, dd, _join(p, "deposit_data")) if dd is not None else DepositData()
@@ -754,7 +756,6 @@ def _dv_root(dv, minor, dv_index=0):
         for s in dv.public_shares:
             h.put_bytes(bytes(s or b""))
         h.merkleize_with_mixin(si, len(dv.public_shares), len(dv.public_shares))
-        h.put_bytes(dv.fee_recipient_address.encode())
         h.merkleize(i)
         return h.hash_root()
     if minor <= 4:
