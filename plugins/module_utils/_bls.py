@@ -155,7 +155,7 @@ def verify(pubkey, msg, signature):
     try:
         pk = _pubkey(pubkey)
         sig = _g2(signature)
-        g1, _ = _generators()
+        g1 = _generators()[0]
         # e(pk, H(m)) == e(g1, sig)  <=>  e(pk, H(m)) * e(-g1, sig) == 1: one multi-pairing.
         return bool(_lib().GT.pairing_check([pk, -g1], [_hash(msg), sig]))
     except Exception:  # pylint: disable=broad-except
@@ -189,7 +189,7 @@ def fast_aggregate_verify(pubkeys, msg, signature):
     try:
         pk = aggregate_pubkeys(pubkeys)
         sig = _g2(signature)
-        g1, _ = _generators()
+        g1 = _generators()[0]
         return bool(_lib().GT.pairing_check([pk, -g1], [_hash(msg), sig]))
     except Exception:  # pylint: disable=broad-except
         return False
@@ -203,7 +203,7 @@ def aggregate_verify(pubkeys, msgs, signature):
             return False
         g1s = [_pubkey(p) for p in pubkeys]
         g2s = [_hash(m) for m in msgs]
-        g1, _ = _generators()
+        g1 = _generators()[0]
         g1s.append(-g1)
         g2s.append(_g2(signature))
         return bool(_lib().GT.pairing_check(g1s, g2s))
@@ -215,7 +215,7 @@ def aggregate_verify(pubkeys, msgs, signature):
 
 def g1_generator_mul(k):
     """Compressed ``k * G1``."""
-    g1, _ = _generators()
+    g1 = _generators()[0]
     return (g1 * _scalar(k)).to_compressed_bytes()
 
 
@@ -251,7 +251,7 @@ def g1_eval_commitments(commitments, x):
         raise BLSError("no commitments to evaluate")
     points = [_g1(c) for c in commitments]
     scalars, power = [], 1
-    for _ in points:
+    for dummy in points:
         scalars.append(_scalar(power))
         power = power * int(x) % CURVE_ORDER
     # Points are subgroup-checked above, so the unchecked multiexp is safe.
@@ -332,6 +332,6 @@ def split_secret(sk, threshold, n, rng=None):
     if not 1 <= threshold <= n:
         raise BLSError("threshold %d must be between 1 and n=%d" % (threshold, n))
     coeffs = [int(sk) % CURVE_ORDER]
-    for _ in range(threshold - 1):
+    for dummy in range(threshold - 1):
         coeffs.append(rng.randrange(1, CURVE_ORDER) if rng is not None else random_scalar())
     return {i: eval_poly(coeffs, i) for i in range(1, n + 1)}

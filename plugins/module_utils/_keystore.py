@@ -183,8 +183,8 @@ def decrypt(keystore, password):
     crypto = keystore.get("crypto")
     if not isinstance(crypto, dict):
         raise KeystoreError("crypto is missing or not an object")
-    kdf_fn, _, kdf_params = _module(crypto, "kdf")
-    cs_fn, cs_msg, _ = _module(crypto, "checksum")
+    kdf_fn, dummy, kdf_params = _module(crypto, "kdf")
+    cs_fn, cs_msg, dummy = _module(crypto, "checksum")
     ci_fn, ci_msg, ci_params = _module(crypto, "cipher")
     if cs_fn != "sha256":
         raise KeystoreError("crypto.checksum.function %r is not supported (only sha256)" % (cs_fn,))
@@ -287,7 +287,7 @@ def encrypt_many(secrets_, rounds=DEFAULT_ROUNDS, workers=None, passwords=None):
     """
     secrets_ = [_secret_bytes(s, i) for i, s in enumerate(secrets_)]
     if passwords is None:
-        passwords = [new_password() for _ in secrets_]
+        passwords = [new_password() for dummy in secrets_]
     passwords = list(passwords)
     if len(passwords) != len(secrets_):
         raise KeystoreError("passwords: %d given for %d secrets" % (len(passwords), len(secrets_)))

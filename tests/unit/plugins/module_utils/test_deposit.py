@@ -111,7 +111,7 @@ def test_marshal_sorted_go_json():
 
 def test_verify_reports_problems():
     v = deal(seed=b"bad", n=4, t=3).validators[0]
-    entry, _ = _signed_entry(v, 8 * ETH, compounding=True)
+    entry = _signed_entry(v, 8 * ETH, compounding=True)[0]
     assert _deposit.verify_deposit_entry(entry) == []
     # Signed for goerli: claiming mainnet breaks the signature.
     bad = dict(entry, fork_version="00000000", network_name="mainnet")

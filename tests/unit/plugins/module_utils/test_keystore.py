@@ -153,7 +153,7 @@ def test_write_and_load_keystores(tmp_path):
         assert reference_decrypt(ks, pw) == secret
         assert ks["pubkey"] == cluster.validators[i].public_shares[2].hex()
     loaded = _keystore.load_keystores(directory, workers=1)
-    assert [(i, s, p) for i, s, p in loaded] == [
+    assert loaded == [
         (i, secrets[i], cluster.validators[i].public_shares[2]) for i in range(3)]
     # Never into a non-empty directory, so never over an existing keystore.
     with open(paths[0], "rb") as f:
@@ -187,7 +187,7 @@ def test_load_errors_name_the_file(tmp_path):
     (d / "keystore-insecure-2.txt").write_bytes((d / "keystore-0.txt").read_bytes())
     with pytest.raises(_keystore.KeystoreError, match=r"missing \[1\]"):
         _keystore.load_keystores(str(d))
-    assert [i for i, _, _ in _keystore.load_keystores(str(d), require_sequential=False)] == [0, 2]
+    assert [k[0] for k in _keystore.load_keystores(str(d), require_sequential=False)] == [0, 2]
     (d / "keystore-x.json").write_text("{}")
     with pytest.raises(_keystore.KeystoreError, match=r"keystore-x\.json: file name"):
         _keystore.load_keystores(str(d))
