@@ -165,11 +165,11 @@ def select_validators(cluster_pubkeys, selectors, lookup, aliases=None):
 
 
 def action_for(status):
-    """What to do with a validator in ``status``: 'sign', 'done' (already exiting) or 'skip'."""
+    """What to do with a validator in ``status``: 'sign', 'none' (already exiting) or 'skip' (cannot exit now)."""
     if status in SIGNABLE_STATUSES:
         return "sign"
     if status in EXITING_STATUSES:
-        return "done"
+        return "none"
     return "skip"
 
 

@@ -44,7 +44,7 @@ def fake():
     _FakeHandler.routes = {}
     _FakeHandler.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield "http://127.0.0.1:%d" % server.server_address[1], _FakeHandler
     server.shutdown()

@@ -175,7 +175,7 @@ def test_actions():
     assert _exit.action_for("active_ongoing") == "sign"
     for s in ("active_exiting", "exited_unslashed", "exited_slashed", "withdrawal_possible", "withdrawal_done",
               "active_slashed"):
-        assert _exit.action_for(s) == "done"
+        assert _exit.action_for(s) == "none"
     assert _exit.action_for("pending_queued") == "skip"
     assert _exit.action_for(_exit.NOT_FOUND) == "skip"
 
