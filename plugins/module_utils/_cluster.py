@@ -279,6 +279,16 @@ class _Reader(object):
             raise self.err(_join(path, key), "%d is out of the uint64 range" % v)
         return v
 
+    def amount(self, value, path):
+        """A Gwei amount written as a decimal string (a plain number is tolerated)."""
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.err(path, "expected a decimal string of Gwei, got %r" % (value,))
+        if not value < 2 ** 64:
+            raise self.err(path, "%d is out of the uint64 range" % value)
+        return value
+
     def boolean(self, obj, key, path):
         v = self.get(obj, key, path, False, False)
         if v is None:
@@ -453,9 +463,7 @@ def parse_definition(data, source=None, path=""):
         elif not isinstance(amounts, list):
             raise r.err(a_path, "expected an array of decimal strings, got %s" % _jtype(amounts))
         else:
-            d.deposit_amounts = [r.integer({"a": a}, "a", "", string_ok=True) if not isinstance(a, bool) else
-                                 _raise(r.err("%s[%d]" % (a_path, i), "expected a decimal string"))
-                                 for i, a in enumerate(amounts)]
+            d.deposit_amounts = [r.amount(a, "%s[%d]" % (a_path, i)) for i, a in enumerate(amounts)]
     if minor >= 9:
         d.consensus_protocol = r.text(obj, "consensus_protocol", path)
     if minor >= 10:
@@ -466,10 +474,6 @@ def parse_definition(data, source=None, path=""):
     d.config_hash = hash_bytes(obj.get("config_hash"), _join(path, "config_hash"), max_len=32) or b""
     d.definition_hash = hash_bytes(obj.get("definition_hash"), _join(path, "definition_hash"), max_len=32) or b""
     return d
-
-
-def _raise(exc):
-    raise exc
 
 
 def parse_lock(data, source=None):
