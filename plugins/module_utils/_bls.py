@@ -211,6 +211,47 @@ def aggregate_verify(pubkeys, msgs, signature):
         return False
 
 
+def _batch_pairing_ok(items, weighted):
+    lib = _lib()
+    g1s, g2s, sigs, weights = [], [], [], []
+    for pk, msg, sig in items:
+        # Random 64-bit weights stop crafted signatures from cancelling out across items.
+        w = _scalar(secrets.randbits(64) | 1) if weighted else _scalar(1)
+        g1s.append(pk * w if weighted else pk)
+        g2s.append(_hash(msg))
+        sigs.append(sig)
+        weights.append(w)
+    g1s.append(-_generators()[0])
+    g2s.append(lib.G2Point.multiexp_unchecked(sigs, weights))
+    return bool(lib.GT.pairing_check(g1s, g2s))
+
+
+def batch_verify(items):
+    """True when every ``(pubkey48, msg, sig96)`` in ``items`` verifies; False on any bad or malformed one.
+
+    One multi-pairing with random weights (a bad signature slips through with probability
+    2^-64): about half the cost of separate ``verify`` calls for large batches.
+    """
+    try:
+        parsed = [(_pubkey(pk), bytes(msg), _g2(sig)) for pk, msg, sig in items]
+        if not parsed:
+            return True
+        return _batch_pairing_ok(parsed, len(parsed) > 1)
+    except Exception:  # pylint: disable=broad-except
+        return False
+
+
+def batch_verify_failures(items):
+    """Indices of the ``(pubkey48, msg, sig96)`` items that do not verify (empty when all do).
+
+    Tries one weighted batch first and only checks items one by one when it fails.
+    """
+    items = list(items)
+    if batch_verify(items):
+        return []
+    return [i for i, (pk, msg, sig) in enumerate(items) if not verify(pk, msg, sig)]
+
+
 # Group helpers ----------------------------------------------------------------------------------
 
 def g1_generator_mul(k):

@@ -191,3 +191,16 @@ def test_lock_003_signature_aggregate_and_shares():
     assert _bls.fast_aggregate_verify(all_shares, lock_hash, agg)
     assert not _bls.fast_aggregate_verify(all_shares[:-1], lock_hash, agg)
     assert not _bls.fast_aggregate_verify(all_shares, lock_hash[::-1], agg)
+
+
+def test_batch_verify():
+    v = deal(seed=b"batch", n=4, t=3).validators[0]
+    items = [(v.public_shares[x], b"msg%d" % x, _bls.sign(v.shares[x], b"msg%d" % x)) for x in range(1, 5)]
+    assert _bls.batch_verify(items) and _bls.batch_verify([]) and _bls.batch_verify(items[:1])
+    assert _bls.batch_verify_failures(items) == []
+    # Swapping two signatures keeps the sum of signatures but must still fail.
+    swapped = list(items)
+    swapped[1], swapped[2] = (items[1][0], items[1][1], items[2][2]), (items[2][0], items[2][1], items[1][2])
+    assert not _bls.batch_verify(swapped)
+    assert _bls.batch_verify_failures(swapped) == [1, 2]
+    assert not _bls.batch_verify(items + [(b"\x00" * 48, b"m", items[0][2])])
