@@ -33,13 +33,13 @@ def main():
 
     v = deal(seed=b"bench", n=10, t=7).validators[0]
     sk, pk = v.secret, v.pubkey
-    msgs = [os.urandom(32) for _ in range(200)]
+    msgs = [os.urandom(32) for dummy in range(200)]
     sigs = [_bls.sign(sk, m) for m in msgs]
     # hash_to_curve results are cached per message: time cold and warm separately.
     _bls._hash_cached.cache_clear()  # pylint: disable=protected-access
     per_call("verify (new message)", lambda i: _bls.verify(pk, msgs[i], sigs[i]), 200)
     per_call("verify (message hashed before)", lambda i: _bls.verify(pk, msgs[i], sigs[i]), 200)
-    fresh = [os.urandom(32) for _ in range(200)]
+    fresh = [os.urandom(32) for dummy in range(200)]
     per_call("sign (new message)", lambda i: _bls.sign(sk, fresh[i]), 200)
     per_call("secret_to_public", lambda i: _bls.secret_to_public(sk + i), 200)
     per_call("g1_eval_commitments (t=7)", lambda i: _bls.g1_eval_commitments(v.commitments, i + 1), 200)
