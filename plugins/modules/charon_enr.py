@@ -22,7 +22,7 @@ description:
   - Needs the C(coincurve) and C(pycryptodome) Python packages on the managed host; the
     C(dvops.charon.python_deps) role installs them in a venv whose interpreter the module should run with.
 author:
-  - dvops.charon contributors
+  - dvops.charon contributors (@dvops)
 extends_documentation_fragment:
   - dvops.charon.files
 options:
@@ -71,7 +71,8 @@ enr:
   description: The node record as C(charon enr) prints it (without the newline). V(null) in check mode when the key is missing.
   returned: always
   type: str
-  sample: enr:-HW4QMNo8q6cHeIVPW70BA6PZKjKwTKNIALmuE0tkvtAB8YgYzOYYaf8evsNo2Z1nnqPRiJAJp3-1i3shLchccqovCmAgmlkgnY0iXNlY3AyNTZrMaECvI5821Dg_9UqVPr5hNasj-XuaFbTil-KzZvTP8nH1Q0
+  sample: "enr:-HW4QMNo8q6cHeIVPW70BA6PZKjKwTKNIALmuE0tkvtAB8YgYzOYYaf8evsNo2Z1nnqPRiJAJp3-1i3shLchccqovCmAgmlkgnY0\
+    iXNlY3AyNTZrMaECvI5821Dg_9UqVPr5hNasj-XuaFbTil-KzZvTP8nH1Q0"
 public_key:
   description: The 33-byte compressed secp256k1 public key, C(0x) and lowercase hex. V(null) when the key would be created.
   returned: always
@@ -243,11 +244,13 @@ def main():
         dir_created = _files.ensure_dir(data_dir, mode=0o755, owner=uid, group=gid)
         _files.write_new(key_path, _enr.format_private_key(private_key), mode=mode, owner=uid, group=gid)
     except _files.RefuseOverwrite:
+        result.update(changed=dir_created, created=False, data_dir_created=dir_created)
         module.fail_json(msg="%s appeared while this module ran; it is never overwritten. Run the task again to use it."
-                         % key_path, **dict(result, changed=dir_created, created=False, data_dir_created=dir_created))
+                         % key_path, **result)
     except OSError as exc:
+        result.update(changed=dir_created, created=False, data_dir_created=dir_created)
         module.fail_json(msg="cannot create %s: %s (run with become, or choose owner/group you may use)"
-                         % (key_path, exc.strerror or exc), **dict(result, changed=dir_created, created=False, data_dir_created=dir_created))
+                         % (key_path, exc.strerror or exc), **result)
     del private_key
     result.update(identity)
     result["msg"] = "created ENR private key %s; back it up now" % key_path
