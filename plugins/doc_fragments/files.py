@@ -32,7 +32,7 @@ options:
   mode:
     description:
       - Permissions of the written file, as an octal string such as V('0600') or an integer.
-      - Quote octal strings in YAML, otherwise V(0600) is read as a decimal number.
+      - Quote it. Unquoted, YAML reads V(0600) as octal but V(600) as the decimal number 600, which is not what you want.
       - Drift on an existing file is corrected (and reported as a change).
     type: raw
     default: '0600'

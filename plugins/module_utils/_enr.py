@@ -22,7 +22,7 @@ import base64
 import binascii
 import re
 
-from ansible_collections.dvops.charon.plugins.module_utils import _k1, _rlp
+from ansible_collections.dvops.charon.plugins.module_utils import _deps, _k1, _rlp
 
 PREFIX = "enr:"
 KEY_FILE_NAME = "charon-enr-private-key"
@@ -95,7 +95,7 @@ def _b58encode(data):
 
 
 def peer_id(public_key33):
-    """libp2p peer ID (``16Uiu2HAm...``) of a 33-byte compressed secp256k1 key.
+    """libp2p peer ID (``16Uiu2HA...``: m or k follows) of a 33-byte compressed secp256k1 key.
 
     Identity multihash (0x00, len 37) of the protobuf PublicKey{Type: Secp256k1, Data: key}.
     """
@@ -117,11 +117,8 @@ def peer_name(peer_id_text):
 
 def node_id(public_key33):
     """EIP-778 v4 node id: keccak256 of the uncompressed key without its 0x04 prefix."""
-    return _k1.keccak256(_k1_uncompressed(public_key33)[1:])
-
-
-def _k1_uncompressed(public_key33):
-    return _k1._coincurve().PublicKey(bytes(public_key33)).format(compressed=False)
+    uncompressed = _deps.require("coincurve").PublicKey(bytes(public_key33)).format(compressed=False)
+    return _k1.keccak256(uncompressed[1:])
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -186,7 +183,7 @@ def parse(text):
         raise EnrError("an ENR is a string, got %s" % type(text).__name__)
     text = text.strip()
     if not text.startswith(PREFIX):
-        raise EnrError("an ENR starts with 'enr:', got %r" % (text[:8] + ("..." if len(text) > 8 else "")))
+        raise EnrError("missing 'enr:' prefix: an ENR starts with 'enr:', got %r" % (text[:8] + ("..." if len(text) > 8 else "")))
     raw = _b64_decode(text)
     try:
         elements = _rlp.decode_list(raw)
