@@ -24,6 +24,7 @@ from ansible_collections.dvops.charon.plugins.module_utils import _deps, _files
 
 DEFAULT_ROUNDS = 262144
 DEFAULT_PATH = "m/12381/3600/0/0/0"
+INSECURE_ROUNDS = 16
 SCRYPT_R = 8
 SCRYPT_P = 1
 # A keystore from elsewhere must not make us allocate unbounded memory (128 * r * n bytes).
@@ -306,12 +307,15 @@ def _secret_bytes(secret, i):
         raise KeystoreError("secrets[%d]: %s" % (i, exc))
 
 
-def write_keystores(directory, secrets_, owner=None, group=None, rounds=DEFAULT_ROUNDS, workers=None):
+def write_keystores(directory, secrets_, owner=None, group=None, rounds=DEFAULT_ROUNDS, workers=None, insecure=False):
     """Write charon's ``keystore-<i>.json`` (0444) and ``keystore-<i>.txt`` (0400) into ``directory``.
 
     ``directory`` (charon's ``validator_keys``) is created 0755 and must be absent or empty, so
-    existing keys are never touched.  Returns the keystore JSON paths in index order.
+    existing keys are never touched.  ``insecure`` mimics ``create cluster --insecure-keys``
+    (``keystore-insecure-<i>``, c = 16) for test clusters.  Returns the JSON paths in index order.
     """
+    if insecure:
+        rounds = INSECURE_ROUNDS
     if os.path.lexists(directory):
         if not os.path.isdir(directory):
             raise KeystoreError("%s exists and is not a directory" % directory)
@@ -322,7 +326,7 @@ def write_keystores(directory, secrets_, owner=None, group=None, rounds=DEFAULT_
     encrypted = encrypt_many(secrets_, rounds=rounds, workers=workers)
     paths = []
     for i, (keystore, password) in enumerate(encrypted):
-        base = os.path.join(directory, "keystore-%d" % i)
+        base = os.path.join(directory, ("keystore-insecure-%d" if insecure else "keystore-%d") % i)
         # Password first: a keystore that exists always has its password next to it.
         _files.write_new(base + ".txt", password.encode("ascii"), mode=PASSWORD_MODE, owner=owner, group=group)
         _files.write_new(base + ".json", marshal(keystore), mode=KEYSTORE_MODE, owner=owner, group=group)

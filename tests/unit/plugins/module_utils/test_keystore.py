@@ -200,3 +200,12 @@ def test_encrypt_many_is_parallel_and_correct():
     assert time.time() - start < 10
     for secret, (ks, pw) in zip(secrets, out):
         assert reference_decrypt(ks, pw) == secret
+
+
+def test_insecure_keystores(tmp_path):
+    d = str(tmp_path / "vk")
+    paths = _keystore.write_keystores(d, [_bls.sk_to_bytes(9)], insecure=True, workers=1)
+    assert paths == [os.path.join(d, "keystore-insecure-0.json")]
+    with open(paths[0]) as f:
+        assert json.load(f)["crypto"]["kdf"]["params"]["c"] == 16
+    assert _keystore.load_keystores(d) == [(0, _bls.sk_to_bytes(9), _bls.secret_to_public(9))]
