@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+"""playbooks/exit.yml on four local nodes against a FAKE beacon node and FAKE charon validator APIs.
+
+The cluster comes from tests/fixtures/cluster_factory.py (trusted dealer, 3-of-4, hoodi, two
+validators); the fakes are in fake_beacon.py.  Each node gets its own fake charon, which verifies
+partials against its public share, counts them, and broadcasts the combined exit to the fake chain
+at threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.dvops.charon.plugins.module_utils import _bls
+from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
+from ansible_collections.dvops.charon.tests.integration.fake_beacon import (
+    FakeBeaconNode, FakeChain, FakeCharon, FakeParSigDB)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+GVR = bytes.fromhex("212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f")  # hoodi's
+FIRST_INDEX = 1200
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = build_cluster(seed=b"exit playbook", n=4, num_validators=2, network="hoodi")
+    return c, write_node_dirs(c, tmp_path_factory.mktemp("nodes"), deposit_files=False)
+
+
+@pytest.fixture
+def fakes(cluster):
+    c, _ = cluster
+    chain = FakeChain(c.network.genesis_fork_version, c.network.capella_fork_version, GVR)
+    shares = {}
+    for j, dv in enumerate(c.lock.distributed_validators):
+        chain.add_validator(FIRST_INDEX + j, dv.distributed_public_key)
+        shares["0x" + dv.distributed_public_key.hex()] = ["0x" + s.hex() for s in dv.public_shares]
+    db = FakeParSigDB(c.lock.definition.threshold, shares)
+    bn = FakeBeaconNode(chain)
+    charons = [FakeCharon(chain, db, i + 1) for i in range(c.n)]
+    yield chain, bn, charons, db
+    for server in [bn] + charons:
+        server.close()
+
+
+def _inventory(tmp_path, dirs, charons):
+    hosts = {}
+    for i, d in enumerate(dirs):
+        hosts["node%d" % (i + 1)] = {"charon_data_dir": d, "dvops_exit_validator_api_url": charons[i].url}
+    inv = {"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "python_deps_python": sys.executable}}}}}
+    path = tmp_path / "hosts.json"
+    path.write_text(json.dumps(inv))
+    return str(path)
+
+
+def play(inventory, extra, check=False):
+    """Run playbooks/exit.yml; returns (rc, parsed json-callback output)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "playbooks/exit.yml", "-i", inventory,
+           "-e", json.dumps(extra)]
+    if check:
+        cmd.append("--check")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    try:
+        out = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError("no JSON from ansible-playbook (rc %d):\n%s\n%s" % (proc.returncode, proc.stdout, proc.stderr))
+    return proc.returncode, out
+
+
+def _task(out, name):
+    for p in out["plays"]:
+        for t in p["tasks"]:
+            if t["task"]["name"] == name:
+                return t["hosts"]
+    raise AssertionError("task %r did not run" % name)
+
+
+def _summary(out):
+    for host in _task(out, "Show the summary").values():
+        return host["dvops_exit_summary"]
+
+
+def _changed(out):
+    return dict((h, s["changed"]) for h, s in out["stats"].items())
+
+
+def _failures(out):
+    return dict((h, s["failures"]) for h, s in out["stats"].items() if s["failures"])
+
+
+def _assert_verified_exits(chain, c):
+    assert len(chain.broadcasts) == len(c.lock.distributed_validators)
+    for signed in chain.broadcasts:
+        index = int(signed["message"]["validator_index"])
+        pub = c.lock.distributed_validators[index - FIRST_INDEX].distributed_public_key
+        assert _bls.verify(pub, chain.signing_root(256, index), bytes.fromhex(signed["signature"][2:]))
+        assert chain.validators[index]["status"] == "active_exiting"
+
+
+def test_submit_through_each_charon_then_nothing(cluster, fakes, tmp_path):
+    c, dirs = cluster
+    chain, bn, charons, db = fakes
+    inv = _inventory(tmp_path, dirs, charons)
+    rc, out = play(inv, {"dvops_exit_confirm": True})
+    assert rc == 0, _failures(out)
+    # every host posted at most one partial per validator to its own charon, each verified by it,
+    # and charon broadcast one combined exit per validator once three had arrived
+    for i, charon in enumerate(charons):
+        indices = [int(p["message"]["validator_index"]) for p in charon.posted]
+        assert len(indices) == len(set(indices)), "node%d posted twice" % (i + 1)
+    per_validator = [sum(1 for r in db.received if r[2] == FIRST_INDEX + j) for j in range(2)]
+    assert all(n >= 3 for n in per_validator)
+    _assert_verified_exits(chain, c)
+    summary = _summary(out)
+    assert [s["validator_index"] for s in summary] == [str(FIRST_INDEX), str(FIRST_INDEX + 1)] or \
+        [s["validator_index"] for s in summary] == [FIRST_INDEX, FIRST_INDEX + 1]
+    assert all(s["threshold_met"] in (True, "True") for s in summary)
+    assert all("submitted to charon" in s["result"] or "already exiting" in s["result"] for s in summary)
+
+    posted = len(db.received)
+    rc, out = play(inv, {"dvops_exit_confirm": True})
+    assert rc == 0, _failures(out)
+    assert set(_changed(out).values()) == {0}
+    assert len(db.received) == posted and len(chain.broadcasts) == 2
+    assert all("already exiting (active_exiting)" in s["result"] for s in _summary(out))
+
+
+def test_combine_on_one_host_broadcasts_once_then_nothing(cluster, fakes, tmp_path):
+    c, dirs = cluster
+    chain, bn, charons, db = fakes
+    inv = _inventory(tmp_path, dirs, charons)
+    extra = {"dvops_exit_confirm": True, "dvops_exit_delivery": "combine", "dvops_beacon_node_url": bn.url}
+    rc, out = play(inv, extra)
+    assert rc == 0, _failures(out)
+    assert not db.received  # charon is not involved
+    _assert_verified_exits(chain, c)
+    summary = _summary(out)
+    assert all(int(s["partials_made"]) == 4 for s in summary)
+    assert all("beacon node answered HTTP 200" in s["result"] for s in summary)
+
+    rc, out = play(inv, extra)
+    assert rc == 0, _failures(out)
+    assert set(_changed(out).values()) == {0}
+    assert len(chain.broadcasts) == 2
+
+
+def test_refused_without_confirmation_and_for_an_unknown_validator(cluster, fakes, tmp_path):
+    _, dirs = cluster
+    chain, bn, charons, db = fakes
+    inv = _inventory(tmp_path, dirs, charons)
+    rc, out = play(inv, {})
+    assert rc != 0
+    res = list(_task(out, "Refuse to exit without confirmation").values())[0]
+    assert res["failed"] and "cannot be undone" in res["msg"]
+    rc, out = play(inv, {"dvops_exit_confirm": True, "dvops_exit_validators": [4242]})
+    assert rc != 0
+    for res in _task(out, "Sign this operator's partial exits").values():
+        assert "unknown validator index 4242" in res["msg"]
+    assert not db.received and not chain.broadcasts and not [r for r in bn.requests if r[0] == "POST"]
