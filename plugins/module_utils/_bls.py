@@ -139,15 +139,21 @@ def sk_to_bytes(sk):
 
 # Keys and signatures ---------------------------------------------------------------------------
 
+def _sk(sk):
+    """Validated secret key int from an int or 32 big-endian bytes."""
+    if isinstance(sk, (bytes, bytearray)):
+        return sk_from_bytes(sk)
+    return sk_from_bytes(sk_to_bytes(sk))
+
+
 def secret_to_public(sk):
-    """Compressed G1 public key (48 bytes) of a secret key int."""
-    return g1_generator_mul(sk_from_bytes(sk_to_bytes(sk)))
+    """Compressed G1 public key (48 bytes) of a secret key (int, or 32 big-endian bytes)."""
+    return g1_generator_mul(_sk(sk))
 
 
 def sign(sk, msg):
-    """Eth2 POP-ciphersuite signature (96 bytes) of ``msg`` (bytes)."""
-    k = sk_from_bytes(sk_to_bytes(sk))
-    return (_hash(msg) * _scalar(k)).to_compressed_bytes()
+    """Eth2 POP-ciphersuite signature (96 bytes) of ``msg`` (bytes) with a secret key (int or 32 bytes)."""
+    return (_hash(msg) * _scalar(_sk(sk))).to_compressed_bytes()
 
 
 def verify(pubkey, msg, signature):

@@ -110,6 +110,10 @@ def test_secret_key_bytes():
             _bls.sk_from_bytes(bad)
     with pytest.raises(_bls.BLSError):
         _bls.sk_to_bytes(0)
+    assert _bls.secret_to_public(_bls.sk_to_bytes(7)) == _bls.secret_to_public(7)
+    assert _bls.sign(_bls.sk_to_bytes(7), b"m") == _bls.sign(7, b"m")
+    with pytest.raises(_bls.BLSError):
+        _bls.sign(bytes(32), b"m")
     k = _bls.random_scalar()
     assert 0 < k < _bls.CURVE_ORDER and _bls.sk_from_bytes(_bls.sk_to_bytes(k)) == k
 
