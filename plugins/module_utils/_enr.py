@@ -8,8 +8,10 @@
   (seq 0, only ``id=v4`` and ``secp256k1``, RFC 6979 signature without V, unpadded base64url).
 * ``parse(text)`` / ``enr_info(text)``: charon's parser rules (``enr.Parse``): ``enr:`` prefix,
   trailing ``=`` stripped (charon <= v0.9 padded), >= 4 elements, even count, no duplicate
-  keys, ``secp256k1`` required and a valid point, ``id`` (when present) ``v4``; signature
-  checked over the re-encoded elements as received, so any seq and extra keys are accepted.
+  keys, ``id`` (when present) ``v4``, ``secp256k1`` required and a valid point (33 or 65 bytes,
+  as decred parses it); signature checked over the re-encoded elements as received, so any
+  seq and extra keys are accepted, and high-S signatures verify (decred does not reject them).
+  RLP itself is decoded strictly (canonical forms only, see ``_rlp``).
 * ``peer_id(pubkey33)`` and ``peer_name(peer_id)``.
 * ``load_private_key_file(path)``: ``k1util.Load`` (TrimSpace, then hex; no ``0x``).
 
@@ -171,6 +173,30 @@ def _b64_decode(text):
         raise EnrError("invalid base64url: %s" % exc)
 
 
+def _record_public_key(raw):
+    """33-byte key from the ``secp256k1`` value, accepted as decred's ParsePubKey does (33 or 65 bytes)."""
+    if isinstance(raw, list):
+        raise EnrError("invalid secp256k1 key: the value is a list, not a byte string")
+    if not (len(raw) == 33 and raw[:1] in (b"\x02", b"\x03")) and not (len(raw) == 65 and raw[:1] == b"\x04"):
+        raise EnrError("invalid secp256k1 key: expected a 33-byte compressed (02/03) or 65-byte uncompressed (04) point, "
+                       "got %d bytes starting 0x%s" % (len(raw), raw[:1].hex()))
+    try:
+        return _k1.parse_public_key(raw)
+    except _k1.K1Error:
+        raise EnrError("invalid secp256k1 key: 0x%s is not a point on the curve" % raw.hex())
+
+
+def _low_s(sig64):
+    """charon verifies with decred's ECDSA, which accepts high-S signatures; libsecp256k1 does not.
+
+    (r, N - s) verifies exactly when (r, s) does, so flipping a high S gives charon's answer.
+    """
+    s_int = int.from_bytes(sig64[32:], "big")
+    if _k1.SECP256K1_N // 2 < s_int < _k1.SECP256K1_N:
+        return sig64[:32] + (_k1.SECP256K1_N - s_int).to_bytes(32, "big")
+    return sig64
+
+
 def parse(text):
     """Decode and check an ENR by charon's rules.
 
@@ -199,12 +225,8 @@ def parse(text):
         raise EnrError("invalid RLP structure: the signature is a list, not a byte string")
     if isinstance(seq_raw, list):
         raise EnrError("invalid RLP structure: seq is a list, not an integer")
-    if len(seq_raw) > 8:
-        raise EnrError("seq is %d bytes; it must fit 64 bits" % len(seq_raw))
-    try:
-        seq = _rlp.bytes_to_int(seq_raw)
-    except _rlp.RlpError as exc:
-        raise EnrError("invalid seq: %s" % exc)
+    # charon never interprets seq (it only signs it back), so any length is accepted.
+    seq = int.from_bytes(seq_raw, "big")
 
     pairs, seen = {}, set()
     for i in range(2, len(elements), 2):
@@ -218,22 +240,16 @@ def parse(text):
         seen.add(key_raw)
         pairs[key] = value
 
+    # Same order as charon's enr.Parse: identity scheme, then the key, then the signature.
+    if "id" in pairs and pairs["id"] != b"v4":
+        shown = "a list" if isinstance(pairs["id"], list) else repr(pairs["id"].decode("utf-8", "backslashreplace"))
+        raise EnrError("unsupported identity scheme: id is %s, not 'v4'" % shown)
     if "secp256k1" not in pairs:
         raise EnrError("the record has no 'secp256k1' key (charon requires one)")
-    k1_raw = pairs["secp256k1"]
-    if isinstance(k1_raw, list) or len(k1_raw) != 33:
-        raise EnrError("invalid secp256k1 key: expected a 33-byte compressed point, got %s"
-                       % ("a list" if isinstance(k1_raw, list) else "%d bytes" % len(k1_raw)))
-    try:
-        public_key33 = _k1.parse_public_key(k1_raw)
-    except _k1.K1Error:
-        raise EnrError("invalid secp256k1 key: 0x%s is not a point on the curve" % k1_raw.hex())
-    if "id" in pairs and pairs["id"] != b"v4":
-        shown = "a list" if isinstance(pairs["id"], list) else repr(pairs["id"].decode("utf-8", "replace"))
-        raise EnrError("unsupported identity scheme: id is %s, not 'v4'" % shown)
+    public_key33 = _record_public_key(pairs["secp256k1"])
 
     digest = _k1.keccak256(_rlp.encode_list(elements[1:]))
-    valid = len(signature) == 64 and _k1.verify64(public_key33, signature, digest)
+    valid = len(signature) == 64 and _k1.verify64(public_key33, _low_s(signature), digest)
     return {
         "signature": signature,
         "seq": seq,

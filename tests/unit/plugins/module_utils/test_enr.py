@@ -162,12 +162,17 @@ def test_short_signature_is_invalid_not_an_error():
     assert _enr.enr_info(text)["signature_valid"] is False
 
 
-def test_high_s_signature_is_invalid():
+def test_high_s_signature_is_valid_like_charon():
+    # charon's Verify64 (decred ECDSA) does not enforce low-S, unlike libsecp256k1.
     rec = _enr.parse(CHARON["enr"])
     r, s = rec["signature"][:32], int.from_bytes(rec["signature"][32:], "big")
     high = r + (_k1.SECP256K1_N - s).to_bytes(32, "big")
     content = [b"", b"id", b"v4", b"secp256k1", rec["public_key"]]
-    assert _enr.enr_info(_text(_rlp.encode_list([high] + content)))["signature_valid"] is False
+    assert _enr.enr_info(_text(_rlp.encode_list([high] + content)))["signature_valid"] is True
+    overflow = r + _k1.SECP256K1_N.to_bytes(32, "big")
+    assert _enr.enr_info(_text(_rlp.encode_list([overflow] + content)))["signature_valid"] is False
+    zero_r = bytes(32) + rec["signature"][32:]
+    assert _enr.enr_info(_text(_rlp.encode_list([zero_r] + content)))["signature_valid"] is False
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -197,11 +202,14 @@ GOOD = [b"", b"id", b"v4", b"secp256k1"]
     (_raw([b"", b"id", b"v4", b"id", b"v4"]), "duplicate key 'id'"),
     (_raw([b"", b"id", b"v4"]), "no 'secp256k1'"),
     (_raw([b"", b"id", b"v4", b"secp256k1", b"\x02" + b"\xff" * 32]), "not a point"),
-    (_raw([b"", b"id", b"v4", b"secp256k1", b"\x05" + b"\x11" * 32]), "not a point"),
+    (_raw([b"", b"id", b"v4", b"secp256k1", b"\x05" + b"\x11" * 32]), "starting 0x05"),
+    (_raw([b"", b"id", b"v4", b"secp256k1", b"\x04" + b"\x11" * 64]), "not a point"),
     (_raw([b"", b"id", b"v4", b"secp256k1", b"\x02" * 32]), "33-byte"),
+    (_raw([b"", b"id", b"v4", b"secp256k1", b"\x06" + b"\x02" * 64]), "65-byte uncompressed"),
+    (_raw([b"", b"id", b"v4", b"secp256k1", [b"\x02" * 33]]), "is a list"),
     (_raw([b"", b"id", b"v5", b"secp256k1", b"\x02" * 33]), "id is 'v5', not 'v4'"),
-    (_raw([b"\x00\x01", b"id", b"v4", b"secp256k1", b"\x02" * 33]), "seq"),
-    (_raw([b"\x01" * 9, b"id", b"v4", b"secp256k1", b"\x02" * 33]), "64 bits"),
+    (_raw([b"", b"id", b"v5", b"secp256k1", b"\x02" + b"\xff" * 32]), "id is 'v5', not 'v4'"),
+    (_raw([b"", b"id", b"v5"]), "id is 'v5'"),
     (_raw([[b"x"], b"id", b"v4", b"secp256k1", b"\x02" * 33]), "seq is a list"),
     (_raw([b"", [b"id"], b"v4", b"secp256k1", b"\x02" * 33]), "key #1 is a list"),
     (_text(bytes.fromhex("f800")), "RLP structure"),
@@ -223,10 +231,16 @@ def test_bad_ip_and_port_are_reported():
         _enr.enr_info(_signed([b"", b"id", b"v4", b"secp256k1", _pub(), b"tcp", b"\x01\x02\x03"]))
 
 
-def test_uncompressed_point_refused():
+def test_uncompressed_point_accepted_like_decred():
     upub = _k1.public_key(KEY, compressed=False)
-    with pytest.raises(_enr.EnrError, match="33-byte"):
-        _enr.enr_info(_signed([b"", b"id", b"v4", b"secp256k1", upub]))
+    info = _enr.enr_info(_signed([b"", b"id", b"v4", b"secp256k1", upub]))
+    assert info["public_key"] == "0x" + CHARON["public_key"] and info["signature_valid"]
+
+
+def test_any_seq_is_accepted():
+    # charon does not interpret seq: leading zeros and more than 64 bits still parse.
+    assert _enr.enr_info(_signed([b"\x00\x01", b"id", b"v4", b"secp256k1", _pub()]))["seq"] == 1
+    assert _enr.enr_info(_signed([b"\x01" * 9, b"id", b"v4", b"secp256k1", _pub()]))["seq"] == int("01" * 9, 16)
 
 
 # --- key file -------------------------------------------------------------------------------
