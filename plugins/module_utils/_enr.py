@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 
 from ansible_collections.dvops.charon.plugins.module_utils import _deps, _k1, _rlp
@@ -272,10 +273,12 @@ def _ip(pairs):
     value = pairs.get("ip")
     if value is None:
         return None
-    if isinstance(value, list) or len(value) != 4:
-        raise EnrError("invalid ip: an IPv4 address is 4 bytes, got %s"
+    # Go's net.IP prints both lengths, so a 16-byte value is shown rather than refused.
+    if isinstance(value, list) or len(value) not in (4, 16):
+        raise EnrError("invalid ip: an address is 4 (or 16) bytes, got %s"
                        % ("a list" if isinstance(value, list) else "%d" % len(value)))
-    return ".".join(str(b) for b in value)
+    addr = ipaddress.ip_address(bytes(value))
+    return str(getattr(addr, "ipv4_mapped", None) or addr)   # Go prints ::ffff:a.b.c.d as a.b.c.d
 
 
 def enr_info(text):

@@ -224,6 +224,15 @@ def test_non_string_input():
         _enr.enr_info(None)
 
 
+def test_ip_forms():
+    info = _enr.enr_info(_signed([b"", b"id", b"v4", b"ip", bytes([192, 168, 1, 20]), b"secp256k1", _pub()]))
+    assert info["ip"] == "192.168.1.20"
+    info = _enr.enr_info(_signed([b"", b"id", b"v4", b"ip", bytes(15) + b"\x01", b"secp256k1", _pub()]))
+    assert info["ip"] == "::1"
+    info = _enr.enr_info(_signed([b"", b"id", b"v4", b"ip", bytes(10) + b"\xff\xff" + bytes([1, 2, 3, 4]), b"secp256k1", _pub()]))
+    assert info["ip"] == "1.2.3.4"
+
+
 def test_bad_ip_and_port_are_reported():
     with pytest.raises(_enr.EnrError, match="ip"):
         _enr.enr_info(_signed([b"", b"id", b"v4", b"ip", b"\x01\x02", b"secp256k1", _pub()]))
