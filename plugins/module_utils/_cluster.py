@@ -52,12 +52,8 @@ class ClusterFormatError(ValueError):
         self.field = field
         self.source = source
         self.reason = message
-        where = []
-        if field:
-            where.append("field %s" % field)
-        if source:
-            where.append("in %s" % source)
-        super(ClusterFormatError, self).__init__(("%s: %s" % (" ".join(where), message)) if where else message)
+        where = [str(w) for w in (source, field) if w]
+        super(ClusterFormatError, self).__init__(": ".join(where + [message]))
 
 
 # Versions ----------------------------------------------------------------------------------------

@@ -213,8 +213,8 @@ operators:
     - address: ""
       enr: "enr:-HW4QOOzaUkBDJxca3MoJItjqSv438Ko2ah4oYd6gUczVEReYp9e5Eo6fhwZIG7YYHqzXROm3VVAVX-tJ1W9IQC3XjiAgmlkgnY0\
         iXNlY3AyNTZrMaECOuyMY6-I8YdN_zrY8FrKXdRBAyrGuaxug6eTR_tmQbw"
-      peer_id: 16Uiu2HAmBSVQqmhaAyoNBnWRDTmEE2mXFmvVSS5ptbKYovUvoD2d
-      peer_name: enchanting-site
+      peer_id: 16Uiu2HAkyPgq9ymjEjrYa97M9nKTe7Mxm4fsRc4sWUeCXc5bx7qD
+      peer_name: sore-kitchen
 validators:
   description: The distributed validator public keys (empty for a definition).
   returned: success
@@ -250,7 +250,10 @@ stored:
     lock_hash:
       description: Stored lock hash.
       type: str
-  sample: {config_hash: '0x85…', definition_hash: '0x6e…', lock_hash: null}
+  sample:
+    config_hash: '0x8541038ffbda7cb3845bf7cd97cae13a5da1aa29038ddfaffbf8de77b0acd09b'
+    definition_hash: '0x6e3792f2d1823b2f946cb37c9943964c226fe4ada5207ddde4d5958cdc8f02e3'
+    lock_hash: null
 checks:
   description: Check name -> passed.
   returned: success
@@ -276,7 +279,7 @@ peer_name:
   description: For a data directory, this node's peer name.
   returned: success
   type: str
-  sample: enchanting-site
+  sample: sore-kitchen
 deposit_data_files:
   description: For a data directory, the C(deposit-data*.json) files found.
   returned: success
