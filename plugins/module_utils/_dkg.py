@@ -585,7 +585,6 @@ def finish(params, state, messages):
 # charon glue: parameters from a definition, the lock through _cluster -----------------------------
 
 NATIVE_MIN_MINOR = 8  # partial_deposit_data per amount (v1.8+); older definitions: use engine charon
-GWEI_PER_ETH = 1000000000
 
 
 def _minor(version):
@@ -598,10 +597,27 @@ def _minor(version):
 def deposit_amounts(definition):
     """Amounts DKG signs, in Gwei: the definition's, deduplicated and sorted (charon DedupAmounts),
     or charon's defaults [1, 32] ETH ([1, 8, 32, 256] ETH when compounding)."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
     if definition.deposit_amounts:
-        return sorted(set(int(a) for a in definition.deposit_amounts))
-    eth = [1, 8, 32, 256] if definition.compounding else [1, 32]
-    return [a * GWEI_PER_ETH for a in eth]
+        return _deposit.dedup_amounts(definition.deposit_amounts)
+    return _deposit.default_amounts(definition.version, definition.compounding)
+
+
+def deposit_file_name(amount):
+    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
+    return _deposit.deposit_file_name(amount)
+
+
+def deposit_files(lock, network_name):
+    """[(file name, bytes)] of charon's deposit-data files of a v1.8+ lock, one per amount."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
+    by_amount = {}
+    fork = bytes(lock.definition.fork_version)
+    for dv in lock.distributed_validators:
+        for dd in dv.partial_deposit_data:
+            by_amount.setdefault(dd.amount, []).append(_deposit.deposit_entry(
+                bytes(dd.pubkey), bytes(dd.withdrawal_credentials), dd.amount, bytes(dd.signature), fork, network_name))
+    return [(_deposit.deposit_file_name(a), _deposit.marshal_deposit_file(by_amount[a])) for a in sorted(by_amount)]
 
 
 def params_from_definition(definition, release=None):
