@@ -300,14 +300,21 @@ def enr_info(text):
     }
 
 
-def public_key_from_enr(text):
-    """33-byte compressed secp256k1 key of an ENR (structure checked; signature not required)."""
-    return parse(text)["public_key"]
+def public_key_from_enr(text, verify=False):
+    """33-byte compressed secp256k1 key of an ENR.
+
+    The structure is always checked.  ``verify=True`` also requires a valid signature, as
+    charon's ``enr.Parse`` does (test vectors with filler signatures need the default).
+    """
+    rec = parse(text)
+    if verify and not rec["signature_valid"]:
+        raise EnrError("invalid signature: the record is not signed by its own secp256k1 key")
+    return rec["public_key"]
 
 
-def peer_id_from_enr(text):
-    """libp2p peer ID of an ENR."""
-    return peer_id(public_key_from_enr(text))
+def peer_id_from_enr(text, verify=False):
+    """libp2p peer ID of an ENR (``verify`` as in ``public_key_from_enr``)."""
+    return peer_id(public_key_from_enr(text, verify=verify))
 
 
 # --- key file -------------------------------------------------------------------------------

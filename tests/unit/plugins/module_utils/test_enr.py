@@ -155,6 +155,10 @@ def test_signature_by_other_key_is_invalid():
     other = bytes.fromhex(EIP778["private_key"])
     text = _signed([b"", b"id", b"v4", b"secp256k1", _pub()], key=other)
     assert _enr.enr_info(text)["signature_valid"] is False
+    assert _enr.public_key_from_enr(text) == _pub()
+    with pytest.raises(_enr.EnrError, match="invalid signature"):
+        _enr.peer_id_from_enr(text, verify=True)
+    assert _enr.peer_id_from_enr(CHARON["enr"], verify=True) == _enr.peer_id(_pub())
 
 
 def test_short_signature_is_invalid_not_an_error():
