@@ -290,3 +290,22 @@ def test_load_private_key_file_errors(tmp_path, content, reason):
 def test_load_private_key_file_missing(tmp_path):
     with pytest.raises(_enr.EnrError, match="cannot read .*No such file"):
         _enr.load_private_key_file(str(tmp_path / "nope"))
+
+
+# --- ENRs found in charon's own cluster files -----------------------------------------------
+
+def _charon_file_enrs():
+    import glob
+    import re
+    found = []
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(REPO_ROOT), "shared", "vectors", "charon", "*.json"))):
+        with open(path) as handle:
+            found += [(os.path.basename(path), e) for e in re.findall(r'"(enr:[^"]*)"', handle.read())]
+    return found
+
+
+@pytest.mark.parametrize("name,text", _charon_file_enrs())
+def test_enrs_in_charon_cluster_files(name, text):
+    info = _enr.enr_info(text)
+    assert info["seq"] == 0 and info["id"] == "v4" and info["signature_valid"], name
+    assert _enr.peer_id_from_enr(text, verify=True).startswith("16Uiu2HA")
