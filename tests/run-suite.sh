@@ -10,6 +10,9 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
+# ansible-compat (ansible-lint, molecule) keeps its cache in $VIRTUAL_ENV/.ansible when set, instead of
+# ~/.ansible where a stale installed copy of this collection could shadow the checkout.
+export VIRTUAL_ENV="$root/.venv"
 export ANSIBLE_CONFIG="$root/ansible.cfg"
 export PYTHONPATH="$root/.ansible/collections${PYTHONPATH:+:$PYTHONPATH}"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
