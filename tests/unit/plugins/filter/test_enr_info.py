@@ -11,6 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dvops.charon.plugins.filter.enr import FilterModule
+from ansible_collections.dvops.charon.plugins.module_utils import _enr
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
 with open(os.path.join(os.path.dirname(REPO_ROOT), "shared", "vectors", "enr.json")) as _handle:
@@ -38,7 +39,6 @@ def test_eip778_record():
 
 def test_peer_name_matches_vector_rule():
     vec = V["peer_name"]
-    from ansible_collections.dvops.charon.plugins.module_utils import _enr
     assert _enr.peer_name(vec["peer_id"]) == vec["peer_name"]
 
 

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import base64
+import glob
 import json
 import os
+import re
 
 import pytest
 
@@ -295,8 +297,6 @@ def test_load_private_key_file_missing(tmp_path):
 # --- ENRs found in charon's own cluster files -----------------------------------------------
 
 def _charon_file_enrs():
-    import glob
-    import re
     found = []
     for path in sorted(glob.glob(os.path.join(os.path.dirname(REPO_ROOT), "shared", "vectors", "charon", "*.json"))):
         with open(path) as handle:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import builtins
+import grp
 import json
 import os
+import pwd
 import stat
 
 import pytest
@@ -163,8 +165,6 @@ def test_check_mode_drift_not_applied(tmp_path, capsys):
 
 
 def test_custom_mode_and_names(tmp_path, capsys):
-    import grp
-    import pwd
     user, group = pwd.getpwuid(UID).pw_name, grp.getgrgid(GID).gr_name
     res, out = run(capsys, data_dir=str(tmp_path / "d"), owner=user, group=group, mode="0400")
     assert res["created"] and _mode(res["private_key_path"]) == 0o400
