@@ -20,7 +20,7 @@ with open(os.path.join(VDIR, "cluster-lock-003.json")) as _f:
 
 ALL_CHECKS = ["config_hash", "definition_hash", "deposit_amounts", "threshold", "operator_enrs", "num_validators",
               "lock_hash", "operator_signatures", "creator_signature", "public_shares", "signature_aggregate",
-              "builder_registrations", "node_signatures", "deposit_data"]
+              "node_signatures", "builder_registrations", "deposit_data"]
 
 
 def _failed(report):
@@ -249,3 +249,17 @@ def test_unknown_network_is_a_clear_failure():
     C.fill_definition_hashes(d)
     rep = C.verify_definition(d)
     assert "unknown fork version 0x12345678" in " ".join(rep.errors)
+
+
+def test_points_outside_the_subgroup_are_rejected():
+    # A point on the curve but not in the r-order subgroup must not pass as a public share.
+    p = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab
+    x = 1
+    while pow((x ** 3 + 4) % p, (p - 1) // 2, p) != 1:
+        x += 1
+    raw = bytearray(x.to_bytes(48, "big"))
+    raw[0] |= 0x80
+    bls = C._Bls()  # pylint: disable=protected-access
+    assert bls.g1(bytes(raw)) is None
+    assert bls.g1(bytes([0xc0]) + bytes(47)) is None          # the identity is not a key
+    assert bls.g2(bytes(96)) is None
