@@ -614,7 +614,7 @@ def _legacy_pair(d):
     return first
 
 
-def _hash_definition_into(h, d, config_only):
+def _hash_definition_into(h, d, config_only, config=b""):
     minor = _minor(d.version)
     i = h.index()
     if minor <= 2:
@@ -676,7 +676,7 @@ def _hash_definition_into(h, d, config_only):
                 h.put_bytes(d.creator.config_signature)
             h.merkleize(ci)
         if not config_only:
-            h.put_bytes(bytes(d.config_hash))
+            h.put_bytes(bytes(config))
         h.merkleize(i)
         return
 
@@ -712,7 +712,7 @@ def _hash_definition_into(h, d, config_only):
         h.put_uint64(d.target_gas_limit)
         h.put_bool(d.compounding)
     if not config_only:
-        h.put_bytes_n(bytes(d.config_hash), 32)
+        h.put_bytes_n(bytes(config), 32)
     h.merkleize(i)
 
 
@@ -726,17 +726,13 @@ def config_hash(d):
 
 @_ssz_guard
 def definition_hash(d, config=None):
-    """charon's definition_hash, over the *computed* config hash unless ``config`` is given."""
+    """charon's definition_hash.  Like charon it covers the *stored* ``config_hash`` (computed when the
+    definition has none); pass ``config`` to hash over another value."""
     if config is None:
-        config = config_hash(d)
-    saved = d.config_hash
-    d.config_hash = config
-    try:
-        h = Hasher()
-        _hash_definition_into(h, d, False)
-        return h.hash_root()
-    finally:
-        d.config_hash = saved
+        config = bytes(d.config_hash) if len(d.config_hash or b"") == 32 else config_hash(d)
+    h = Hasher()
+    _hash_definition_into(h, d, False, config)
+    return h.hash_root()
 
 
 def fill_definition_hashes(d):
@@ -809,7 +805,8 @@ def _put_registration(h, reg):
 
 @_ssz_guard
 def lock_hash(lock, def_hash=None):
-    """charon's lock_hash: sha256(definition_root || validators_root), the definition hash recomputed."""
+    """charon's lock_hash: sha256(definition_root || validators_root), the definition hash recomputed
+    (over the stored config hash, as charon does)."""
     d = lock.definition
     minor = _minor(d.version)
     if def_hash is None:
@@ -1150,7 +1147,7 @@ def _check_eip712(d, sig, address, digest, field, minor):
 def verify_definition_hashes(d, report, prefix=""):
     """config_hash / definition_hash: computed vs stored."""
     computed_cfg = config_hash(d)
-    computed_def = definition_hash(d, computed_cfg)
+    computed_def = definition_hash(d)
     for name, stored, computed in (("config_hash", d.config_hash, computed_cfg),
                                    ("definition_hash", d.definition_hash, computed_def)):
         if not stored:

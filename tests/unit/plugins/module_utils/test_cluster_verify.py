@@ -64,8 +64,9 @@ TAMPER = [
      {"config_hash", "definition_hash", "lock_hash"}),
     ("definition.withdrawal", _set([DEF, "validators", 1, "withdrawal_address"], "0x" + "11" * 20),
      {"config_hash", "definition_hash", "lock_hash"}),
-    ("definition.stored_config_hash", _set([DEF, "config_hash"], _flip), {"config_hash", "operator_signatures",
-                                                                           "creator_signature"}),
+    # charon hashes the definition over the stored config hash, so both other hashes change too.
+    ("definition.stored_config_hash", _set([DEF, "config_hash"], _flip),
+     {"config_hash", "definition_hash", "lock_hash", "operator_signatures", "creator_signature"}),
     ("definition.stored_definition_hash", _set([DEF, "definition_hash"], _flip), {"definition_hash"}),
     # operator ENR / signatures
     ("operator.enr", _set([DEF, "operators", 0, "enr"], OP1["enr"]),
