@@ -1,0 +1,200 @@
+# -*- coding: utf-8 -*-
+"""charon_dkg run in-process for three nodes: the phases end to end, done detection, refusals, the charon
+engine's collect path, and no secret in any result."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _dkg, _enr, _k1
+from ansible_collections.dvops.charon.plugins.modules import charon_dkg
+
+UID, GID = os.getuid(), os.getgid()
+NAMES = ["a", "b", "c"]
+
+
+def run(capsys, **args):
+    args.setdefault("owner", str(UID))
+    args.setdefault("group", str(GID))
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            charon_dkg.main()
+    out = capsys.readouterr().out
+    return json.loads(out), out
+
+
+def _node_dirs(tmp_path):
+    dirs, keys = [], []
+    for name in NAMES:
+        d = tmp_path / name / ".charon"
+        d.mkdir(parents=True)
+        key = _k1.generate_private_key()
+        (d / "charon-enr-private-key").write_bytes(_enr.format_private_key(key))
+        os.chmod(str(d / "charon-enr-private-key"), 0o600)
+        dirs.append(str(d))
+        keys.append(key)
+    return dirs, keys
+
+
+def _create(capsys, dirs, **over):
+    status = [run(capsys, phase="status", data_dir=d)[0] for d in dirs]
+    create = {"name": "unit", "operator_enrs": [s["enr"] for s in status], "num_validators": 1, "network": "hoodi",
+              "fee_recipient_addresses": "0x" + "11" * 20, "withdrawal_addresses": "0x" + "22" * 20}
+    create.update(over)
+    res, _ = run(capsys, phase="definition", data_dir=dirs[0], create=create,
+                 existing_definitions=[s["definition"] for s in status])
+    assert not res.get("failed"), res
+    return res
+
+
+def _ceremony(capsys, dirs, definition):
+    outputs = []
+    for d in dirs:
+        res, out = run(capsys, phase="prepare", data_dir=d, definition=definition)
+        assert not res.get("failed"), res
+        outputs.append(out)
+    msgs = []
+    for phase in ("round1", "round2", "round3", "finish"):
+        new = []
+        for d in dirs:
+            res, out = run(capsys, phase=phase, data_dir=d, messages=msgs, operator_names=NAMES)
+            assert not res.get("failed"), res
+            outputs.append(out)
+            new.append(res.get("message"))
+        msgs = new
+    return res, outputs
+
+
+def test_full_ceremony_then_done_and_no_secrets(tmp_path, capsys):
+    dirs, keys = _node_dirs(tmp_path)
+    definition = _create(capsys, dirs)
+    assert definition["source"] == "created"
+    assert json.loads(definition["definition"])["dkg_algorithm"] == _dkg.ALGORITHM
+    res, outputs = _ceremony(capsys, dirs, definition["definition"])
+    assert res["changed"] and res["lock_hash"].startswith("0x")
+    hashes = set()
+    for d in dirs:
+        lock = _cluster.load_file(os.path.join(d, "cluster-lock.json"))
+        assert _cluster.verify_lock(lock).valid
+        hashes.add(bytes(lock.lock_hash))
+        assert sorted(os.listdir(os.path.join(d, "validator_keys"))) == ["keystore-0.json", "keystore-0.txt"]
+        assert not os.path.exists(os.path.join(d, ".dvops-dkg-state.json"))
+    assert len(hashes) == 1
+    # Nothing secret in any module output: passwords and ENR keys never, and no share field.
+    text = "\n".join(outputs)
+    for d, key in zip(dirs, keys):
+        assert open(os.path.join(d, "validator_keys", "keystore-0.txt")).read() not in text
+        assert key.hex() not in text
+    assert "self_shares" not in text and '"shares": [' not in text
+
+    # A rerun: the existing definition is reused, prepare reports done, unchanged.
+    again = _create(capsys, dirs)
+    assert again["source"] == "existing" and again["definition"] == definition["definition"]
+    lock_hash = "0x" + hashes.pop().hex()
+    for d in dirs:
+        res, _ = run(capsys, phase="prepare", data_dir=d, definition=again["definition"])
+        assert res["done"] and not res["changed"] and res["lock_hash"] == lock_hash
+
+
+def test_dirty_data_dir_is_refused_and_left_alone(tmp_path, capsys):
+    dirs, _ = _node_dirs(tmp_path)
+    definition = _create(capsys, dirs)["definition"]
+    stray = os.path.join(dirs[1], "deposit-data-old.json")
+    open(stray, "w").write("[]")
+    res, _ = run(capsys, phase="prepare", data_dir=dirs[1], definition=definition)
+    assert res["failed"] and "data directory not clean" in res["msg"] and "deposit-data-old.json" in res["msg"]
+    assert open(stray).read() == "[]"
+
+
+def test_host_not_in_definition(tmp_path, capsys):
+    dirs, _ = _node_dirs(tmp_path)
+    other = _create(capsys, dirs[:2])  # c's ENR is not in it
+    res, _ = run(capsys, phase="prepare", data_dir=dirs[2], definition=other["definition"])
+    assert res["failed"] and "is not an operator in the definition" in res["msg"]
+
+
+def test_native_engine_refuses_a_charon_algorithm(tmp_path, capsys):
+    dirs, _ = _node_dirs(tmp_path)
+    definition = _create(capsys, dirs, dkg_algorithm="default")["definition"]
+    res, _ = run(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
+    assert res["failed"] and "dvops_dkg_engine=charon" in res["msg"]
+    res, _ = run(capsys, phase="prepare", data_dir=dirs[0], definition=definition, engine="charon")
+    assert not res.get("failed"), res
+
+
+def test_threshold_rules_and_different_existing_definitions(tmp_path, capsys):
+    dirs, _ = _node_dirs(tmp_path)
+    status = [run(capsys, phase="status", data_dir=d)[0] for d in dirs]
+    create = {"name": "t", "operator_enrs": [s["enr"] for s in status], "num_validators": 1, "threshold": 1,
+              "fee_recipient_addresses": "0x" + "11" * 20, "withdrawal_addresses": "0x" + "22" * 20}
+    res, _ = run(capsys, phase="definition", data_dir=dirs[0], create=create)
+    assert res["failed"] and "threshold" in res["msg"]
+    one = _create(capsys, dirs)["definition"]
+    two = _create(capsys, dirs, name="other")["definition"]
+    res, _ = run(capsys, phase="definition", data_dir=dirs[0], existing_definitions=[one, two, None])
+    assert res["failed"] and "different cluster-definition.json" in res["msg"]
+    res, _ = run(capsys, phase="definition", data_dir=dirs[0], existing_definitions=[one, None, None], definition=two)
+    assert res["failed"] and "move the old one away" in res["msg"]
+
+
+def test_missing_key_and_missing_state(tmp_path, capsys):
+    d = tmp_path / ".charon"
+    d.mkdir()
+    res, _ = run(capsys, phase="status", data_dir=str(d))
+    assert res["failed"] and "create the node identity first" in res["msg"]
+    dirs, _ = _node_dirs(tmp_path / "x")
+    definition = _create(capsys, dirs)["definition"]
+    run(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
+    res, _ = run(capsys, phase="round2", data_dir=dirs[0], messages=[])
+    assert res["failed"] and "no ceremony state" in res["msg"]
+
+
+def test_round1_then_cleanup_removes_state(tmp_path, capsys):
+    dirs, _ = _node_dirs(tmp_path)
+    definition = _create(capsys, dirs)["definition"]
+    run(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
+    res, _ = run(capsys, phase="round1", data_dir=dirs[0])
+    state = os.path.join(dirs[0], ".dvops-dkg-state.json")
+    assert oct(os.stat(state).st_mode & 0o777) == "0o600"
+    res, _ = run(capsys, phase="cleanup", data_dir=dirs[0])
+    assert res["changed"] and not os.path.exists(state)
+    res, _ = run(capsys, phase="cleanup", data_dir=dirs[0])
+    assert not res["changed"]
+
+
+def test_charon_engine_collect_verifies_then_moves(tmp_path, capsys):
+    # A native run stands in for what `charon dkg` would have written (same files, same formats).
+    dirs, _ = _node_dirs(tmp_path / "native")
+    definition = _create(capsys, dirs)["definition"]
+    _ceremony(capsys, dirs, definition)
+    target = tmp_path / "charon" / ".charon"
+    target.mkdir(parents=True)
+    shutil.copy(os.path.join(dirs[0], "charon-enr-private-key"), str(target))
+    run(capsys, phase="prepare", data_dir=str(target), definition=definition, engine="charon")
+    res, _ = run(capsys, phase="charon_stage", data_dir=str(target))
+    stage = res["stage_dir"]
+    assert os.path.samefile(os.path.join(stage, "charon-enr-private-key"), str(target / "charon-enr-private-key"))
+    # Output of another node (wrong shares for this key) is refused, nothing moved.
+    for name in os.listdir(dirs[1]):
+        if name in ("cluster-lock.json", "validator_keys") or name.startswith("deposit-data"):
+            src = os.path.join(dirs[1], name)
+            (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(stage, name))
+    res, _ = run(capsys, phase="charon_collect", data_dir=str(target))
+    assert res["failed"] and "not this operator's public share" in res["msg"]
+    assert not os.path.exists(str(target / "cluster-lock.json"))
+    run(capsys, phase="cleanup", data_dir=str(target))
+    res, _ = run(capsys, phase="charon_stage", data_dir=str(target))
+    for name in os.listdir(dirs[0]):
+        if name in ("cluster-lock.json", "validator_keys") or name.startswith("deposit-data"):
+            src = os.path.join(dirs[0], name)
+            (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(stage, name))
+    res, _ = run(capsys, phase="charon_collect", data_dir=str(target))
+    assert not res.get("failed"), res
+    assert os.path.exists(str(target / "cluster-lock.json")) and not os.path.exists(stage)
+    assert os.path.exists(str(target / "charon-enr-private-key"))
