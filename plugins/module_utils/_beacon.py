@@ -101,7 +101,7 @@ class BeaconClient(object):
     def genesis(self):
         """GET /eth/v1/beacon/genesis -> {genesis_time, genesis_validators_root, genesis_fork_version}."""
         path = "/eth/v1/beacon/genesis"
-        _, doc = self.request("GET", path)
+        doc = self.request("GET", path)[1]
         data = _data(doc, "GET", self.url(path))
         for field in ("genesis_validators_root", "genesis_fork_version"):
             if not isinstance(data, dict) or not isinstance(data.get(field), str):
@@ -132,7 +132,7 @@ class BeaconClient(object):
     def voluntary_exit_pool(self):
         """GET /eth/v1/beacon/pool/voluntary_exits -> list of SignedVoluntaryExit JSON objects."""
         path = "/eth/v1/beacon/pool/voluntary_exits"
-        _, doc = self.request("GET", path)
+        doc = self.request("GET", path)[1]
         data = _data(doc, "GET", self.url(path))
         return data if isinstance(data, list) else []
 

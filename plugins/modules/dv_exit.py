@@ -33,7 +33,7 @@ description:
   - Needs the C(py_arkworks_bls12381) and C(cryptography) Python packages on the managed host; the
     C(dvops.charon.python_deps) role installs them in a venv whose interpreter the module should run with.
 author:
-  - dvops.charon contributors
+  - dvops.charon contributors (@dvops)
 options:
   data_dir:
     description:
@@ -81,10 +81,11 @@ options:
   exit_dir:
     description:
       - Directory for V(file) (required there) and, optionally, for V(combine).
-      - V(file) writes C(exit-<0xpubkey>-share-<share_idx>.json), compact JSON, mode 0600, holding
-        C({"public_key": "0x<DV pubkey>", "share_idx": <n>, "signed_exit_message": {"message": {"epoch": "<dec>",
-        "validator_index": "<dec>"}, "signature": "0x<partial signature>"}}), one entry of charon's Obol-API
-        C(partial_exits) plus the share index. It can be passed back in O(partial_exits).
+      - V(file) writes C(exit-<0xpubkey>-share-<share_idx>.json), compact JSON, mode 0600, holding one entry of
+        charon's Obol-API C(partial_exits) plus the share index.
+      - 'The partial-exit record is C({"public_key": "0x<DV pubkey>", "share_idx": <n>, "signed_exit_message":
+        {"message": {"epoch": "<dec>", "validator_index": "<dec>"}, "signature": "0x<partial signature>"}}).'
+      - Such a record can be passed back in O(partial_exits).
       - O(exit_dir) is created (mode 0700) when missing.
       - V(combine) writes the full exit as C(exit-<0xpubkey>.json), the C(SignedVoluntaryExit) JSON that
         C(charon exit fetch) writes and C(charon exit broadcast --exit-from-file) reads.
@@ -92,7 +93,7 @@ options:
     type: path
   partial_exits:
     description:
-      - For V(combine), the partial exits gathered from the operators: the RV(exits) entries of this module
+      - For V(combine), the partial exits gathered from the operators. Either the RV(exits) entries of this module
         run with V(sign), V(submit) or V(file) on the operator hosts, or the content of partial-exit files.
       - Entries without a partial signature (nothing signed on that host) are ignored.
     type: list
@@ -100,7 +101,7 @@ options:
     default: []
   confirm:
     description:
-      - Must be V(true) for anything to be signed or sent: an exit cannot be undone.
+      - Must be V(true) for anything to be signed or sent, because an exit cannot be undone.
       - Not needed in check mode, which signs and sends nothing.
     type: bool
     default: false
@@ -121,6 +122,7 @@ attributes:
       - With V(combine), partials given are verified and combined, but nothing is broadcast.
   diff_mode:
     support: none
+    description: Nothing is diffed; the results list what was signed and sent.
 seealso:
   - name: charon exit
     description: charon's own exit commands (Obol API based).
@@ -226,7 +228,7 @@ exits:
       elements: int
       returned: with V(combine)
     threshold_met:
-      description: Whether at least O(threshold) partials were there (V(combine)).
+      description: Whether at least RV(threshold) valid partials were there (V(combine)).
       type: bool
       returned: with V(combine)
     in_pool:
@@ -317,7 +319,7 @@ def _share_index(lock, key_dir):
             raise _Fail("%s holds a share that is not in the lock's public shares of validator %d (keystores and "
                         "cluster-lock.json do not belong together)" % (path, pos))
         if index is not None and x != index:
-            raise _Fail("%s is share %d but other keystores are share %d" % (path, x, index))
+            raise _Fail("%s is share %s but other keystores are share %s" % (path, x, index))
         index = x
     return index, files
 

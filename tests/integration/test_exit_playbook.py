@@ -34,7 +34,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def fakes(cluster):
-    c, _ = cluster
+    c = cluster[0]
     chain = FakeChain(c.network.genesis_fork_version, c.network.capella_fork_version, GVR)
     shares = {}
     for j, dv in enumerate(c.lock.distributed_validators):
@@ -69,7 +69,7 @@ def play(inventory, extra, check=False):
            "-e", json.dumps(extra)]
     if check:
         cmd.append("--check")
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
     try:
         out = json.loads(proc.stdout)
     except ValueError:
@@ -155,7 +155,7 @@ def test_combine_on_one_host_broadcasts_once_then_nothing(cluster, fakes, tmp_pa
 
 
 def test_refused_without_confirmation_and_for_an_unknown_validator(cluster, fakes, tmp_path):
-    _, dirs = cluster
+    dirs = cluster[1]
     chain, bn, charons, db = fakes
     inv = _inventory(tmp_path, dirs, charons)
     rc, out = play(inv, {})

@@ -67,8 +67,8 @@ def test_lookup_404_means_none_and_chunks(fake, monkeypatch):
     url, h = fake
     monkeypatch.setattr(_beacon, "LOOKUP_CHUNK", 2)
     assert _beacon.BeaconClient(url).validators(["1", "2", "3"]) == []
-    assert [p for _, p, _ in h.seen] == ["/eth/v1/beacon/states/head/validators?id=1,2",
-                                         "/eth/v1/beacon/states/head/validators?id=3"]
+    assert [seen[1] for seen in h.seen] == ["/eth/v1/beacon/states/head/validators?id=1,2",
+                                            "/eth/v1/beacon/states/head/validators?id=3"]
 
 
 def test_submit_posts_the_exit_and_reports_errors(fake):

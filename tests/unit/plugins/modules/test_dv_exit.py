@@ -37,7 +37,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def fakes(cluster):
-    c, _ = cluster
+    c = cluster[0]
     chain = FakeChain(c.network.genesis_fork_version, c.network.capella_fork_version, GVR)
     shares = {}
     for j, dv in enumerate(c.lock.distributed_validators):
@@ -83,7 +83,7 @@ def fails(args, monkeypatch, check=False):
 
 def test_submit_through_charon_until_threshold(cluster, fakes, monkeypatch):
     c, dirs = cluster
-    chain, _, charons, db = fakes
+    chain, charons, db = fakes[0], fakes[2], fakes[3]
     pk0 = "0x" + c.lock.distributed_validators[0].distributed_public_key.hex()
     for i in range(3):
         res = run(dict(data_dir=dirs[i], validators=[pk0], confirm=True, validator_api_url=charons[i].url),
@@ -108,7 +108,7 @@ def test_submit_through_charon_until_threshold(cluster, fakes, monkeypatch):
 
 def test_file_then_combine(cluster, fakes, monkeypatch, tmp_path):
     c, dirs = cluster
-    chain, bn, _, _ = fakes
+    chain, bn = fakes[0], fakes[1]
     partials = []
     for i in (3, 1, 0):
         args = dict(data_dir=dirs[i], delivery="file", exit_dir=str(tmp_path / "x"), beacon_node_url=bn.url,
@@ -140,7 +140,7 @@ def test_file_then_combine(cluster, fakes, monkeypatch, tmp_path):
 
 def test_combine_names_a_bad_partial(cluster, fakes, monkeypatch):
     c, dirs = cluster
-    _, bn, _, _ = fakes
+    bn = fakes[1]
     parts = []
     for i in range(3):
         res = run(dict(data_dir=dirs[i], delivery="sign", beacon_node_url=bn.url, confirm=True), monkeypatch=monkeypatch)
@@ -186,7 +186,7 @@ def test_refusals(cluster, fakes, monkeypatch, tmp_path):
 
 def test_pending_is_skipped_and_charon_lookup_by_share(cluster, fakes, monkeypatch):
     c, dirs = cluster
-    chain, _, charons, _ = fakes
+    chain, charons = fakes[0], fakes[2]
     chain.validators[FIRST_INDEX + 1]["status"] = "pending_queued"
     res = run(dict(data_dir=dirs[2], validator_api_url=charons[2].url), check=True, monkeypatch=monkeypatch)
     assert [e["action"] for e in res["exits"]] == ["sign", "skip"]
