@@ -184,3 +184,34 @@ def test_share_index_of(cluster):
     v = cluster.validators[0]
     assert _exit.share_index_of(v.public_shares_list(), v.public_shares[3]) == 3
     assert _exit.share_index_of(v.public_shares_list(), cluster.validators[1].public_shares[3]) is None
+
+
+def test_partials_from_a_native_dkg_cluster_combine():
+    """Shares made by the DKG engineer's native ceremony (_dkg, in-process), not by a dealer."""
+    import itertools
+    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _dkg, _enr, _k1
+    n = 4
+    keys = [_k1.generate_private_key() for _ in range(n)]
+    d = _cluster.new_definition("exit-dkg", [_enr.node_record(k) for k in keys], 1, "0x" + "11" * 20, ["0x" + "22" * 20],
+                                network="hoodi", dkg_algorithm=_dkg.ALGORITHM)
+    params = _dkg.params_from_definition(d)
+    st, msgs = [list(x) for x in zip(*[_dkg.round1(params, i + 1, keys[i]) for i in range(n)])]
+    st, msgs = [list(x) for x in zip(*[_dkg.round2(params, st[i], msgs, keys[i]) for i in range(n)])]
+    st, msgs = [list(x) for x in zip(*[_dkg.round3(params, st[i], msgs, keys[i], _dkg.lock_builder(d)) for i in range(n)])]
+    results = [_dkg.finish(params, st[i], msgs) for i in range(n)]
+    lock = _dkg.assemble_lock(d, results[0][0])
+    dv = lock.distributed_validators[0]
+    t = lock.definition.threshold
+    capella, gvr = bytes.fromhex("40000910"), bytes(range(32))
+    parts = []
+    for k in range(n):
+        sig = _exit.sign_partial(results[k][1][0], 256, 77, capella, gvr)
+        assert _exit.verify_partial(dv.public_shares[k], 256, 77, capella, gvr, sig)
+        parts.append(_exit.normalize_partial(_exit.partial_record(dv.distributed_public_key, k + 1, 256, 77, sig)))
+    root = spec_signing_root(256, 77, capella, gvr)
+    for subset in itertools.combinations(parts, t):
+        sig, used, _present = _exit.combine(_exit.hex0x(dv.distributed_public_key), dv.public_shares, t, 256, 77,
+                                            capella, gvr, list(subset))
+        assert _bls.verify(bytes(dv.distributed_public_key), root, sig) and len(used) == t
+    with pytest.raises(_exit.ExitError, match="1 missing"):
+        _exit.combine(_exit.hex0x(dv.distributed_public_key), dv.public_shares, t, 256, 77, capella, gvr, parts[:t - 1])
