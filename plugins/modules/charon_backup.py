@@ -169,8 +169,7 @@ def _walk(path, arc):
     yield path, arc
     if os.path.isdir(path) and not os.path.islink(path):
         for name in sorted(os.listdir(path)):
-            for item in _walk(os.path.join(path, name), arc + "/" + name):
-                yield item
+            yield from _walk(os.path.join(path, name), arc + "/" + name)
 
 
 def main():

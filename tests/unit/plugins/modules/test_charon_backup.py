@@ -60,26 +60,26 @@ def test_encrypts_a_tar_ansible_vault_reads(capsys, charon_dir):
 
 
 def test_directories_and_files_are_packed_sorted(capsys, charon_dir):
-    res, _ = run(capsys, paths=[str(charon_dir / "validator_keys"), str(charon_dir / "charon-enr-private-key")], password=PASSWORD)
+    res, _out = run(capsys, paths=[str(charon_dir / "validator_keys"), str(charon_dir / "charon-enr-private-key")], password=PASSWORD)
     assert res["members"] == ["charon-enr-private-key", "validator_keys", "validator_keys/keystore-0.json",
                               "validator_keys/keystore-0.txt"]
 
 
 def test_digest_is_stable_and_tracks_content(capsys, charon_dir):
     key = charon_dir / "charon-enr-private-key"
-    first, _ = run(capsys, paths=[str(key)], password=PASSWORD)
+    first, _out = run(capsys, paths=[str(key)], password=PASSWORD)
     os.utime(key, (1, 1))
-    second, _ = run(capsys, paths=[str(key)], password=PASSWORD)
+    second, _out = run(capsys, paths=[str(key)], password=PASSWORD)
     assert first["sha256"] == second["sha256"] and first["content"] != second["content"]
     key.write_bytes(KEY[::-1])
-    third, _ = run(capsys, paths=[str(key)], password=PASSWORD)
+    third, _out = run(capsys, paths=[str(key)], password=PASSWORD)
     assert third["sha256"] != first["sha256"]
 
 
 def test_known_digest_skips_encryption(capsys, charon_dir):
     key = str(charon_dir / "charon-enr-private-key")
-    first, _ = run(capsys, paths=[key], password=PASSWORD)
-    again, _ = run(capsys, paths=[key], password=PASSWORD, known_sha256=first["sha256"].upper())
+    first, _out = run(capsys, paths=[key], password=PASSWORD)
+    again, _out = run(capsys, paths=[key], password=PASSWORD, known_sha256=first["sha256"].upper())
     assert again["up_to_date"] and again["content"] is None and not again["changed"]
 
 
@@ -90,14 +90,14 @@ def test_refuses_plaintext_without_permission(capsys, charon_dir):
 
 
 def test_plaintext_when_allowed(capsys, charon_dir):
-    res, _ = run(capsys, paths=[str(charon_dir / "charon-enr-private-key")], allow_plaintext=True)
+    res, _out = run(capsys, paths=[str(charon_dir / "charon-enr-private-key")], allow_plaintext=True)
     assert not res.get("failed") and not res["encrypted"]
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(res["content"]))) as tar:
         assert tar.extractfile("charon-enr-private-key").read() == KEY
 
 
 def test_missing_path_names_the_field(capsys, tmp_path):
-    res, _ = run(capsys, paths=[str(tmp_path / "nope")], password=PASSWORD)
+    res, _out = run(capsys, paths=[str(tmp_path / "nope")], password=PASSWORD)
     assert res["failed"] and res["msg"].startswith("paths:") and "nope" in res["msg"]
 
 
@@ -105,7 +105,7 @@ def test_duplicate_base_names_are_refused(capsys, tmp_path):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         (tmp_path / sub / "key").write_bytes(b"x")
-    res, _ = run(capsys, paths=[str(tmp_path / "a" / "key"), str(tmp_path / "b" / "key")], password=PASSWORD)
+    res, _out = run(capsys, paths=[str(tmp_path / "a" / "key"), str(tmp_path / "b" / "key")], password=PASSWORD)
     assert res["failed"] and "same base name" in res["msg"]
 
 
@@ -118,5 +118,5 @@ def test_unreadable_file_fails_cleanly(capsys, charon_dir, monkeypatch):
         return real_open(path, *a, **kw)
 
     monkeypatch.setattr("builtins.open", deny)
-    res, _ = run(capsys, paths=[str(charon_dir / "charon-enr-private-key")], password=PASSWORD)
+    res, _out = run(capsys, paths=[str(charon_dir / "charon-enr-private-key")], password=PASSWORD)
     assert res["failed"] and "cannot read" in res["msg"] and "Permission denied" in res["msg"]
