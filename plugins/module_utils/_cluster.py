@@ -281,7 +281,7 @@ class _Reader(object):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.err(path, "expected a decimal string of Gwei, got %r" % (value,))
-        if not value < 2 ** 64:
+        if value >= 2 ** 64:
             raise self.err(path, "%d is out of the uint64 range" % value)
         return value
 
@@ -449,7 +449,7 @@ def parse_definition(data, source=None, path=""):
         if minor >= 3:
             _address_bytes(fee, _join(path, "fee_recipient_address"), source)
             _address_bytes(wd, _join(path, "withdrawal_address"), source)
-        d.validators = [ValidatorAddresses(fee, wd) for _ in range(d.num_validators)]
+        d.validators = [ValidatorAddresses(fee, wd) for dummy in range(d.num_validators)]
 
     if minor >= 8:
         a_path = _join(path, "deposit_amounts")
@@ -1578,7 +1578,7 @@ def verify_lock(lock, verify_signatures=True, release=None, report=None, timings
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
         return out
 
-    _, def_hash = timed("hashes", verify_definition_hashes, d, report, "cluster_definition.")
+    def_hash = timed("hashes", verify_definition_hashes, d, report, "cluster_definition.")[1]
     timed("definition_rules", _definition_rules, d, report, "cluster_definition.")
     timed("operator_enrs", verify_operator_enrs, d, report, "cluster_definition.")
     n_dv = len(lock.distributed_validators)

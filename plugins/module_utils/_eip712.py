@@ -162,4 +162,3 @@ def verify(address, signature, digest32):
         return hmac.compare_digest(recover_address(signature, digest32), want)
     except (EIP712Error, ValueError):
         return False
-

@@ -96,6 +96,7 @@ attributes:
     description: The module only reads; it behaves the same in check mode.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is nothing to show.
 seealso:
   - name: Obol cluster configuration
     description: The cluster definition and lock files.
@@ -391,8 +392,8 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
                 problems.append("%s: pubkey is not hex" % where)
                 continue
             if isinstance(amount, int) and _deposit.deposit_file_name(amount) != name:
-                problems.append("%s: an amount of %d Gwei belongs in %s" % (where, amount,
-                                                                           _deposit.deposit_file_name(amount)))
+                problems.append("%s: an amount of %d Gwei belongs in %s"
+                                % (where, amount, _deposit.deposit_file_name(amount)))
             dd = in_lock.get((pubkey, amount))
             if dd is None:
                 problems.append("%s: no deposit of this validator and amount in the lock" % where)
@@ -558,8 +559,9 @@ def main():
     result["changed"] = False
     if p["fail_on_error"] and not result["valid"]:
         failed = [k for k, v in result["checks"].items() if not v]
-        module.fail_json(msg="%s: %d check(s) failed (%s): %s" % (result["file"], len(failed), ", ".join(failed),
-                                                                 "; ".join(result["errors"][:20])), **result)
+        msg = "%s: %d check(s) failed (%s): %s" % (result["file"], len(failed), ", ".join(failed),
+                                                   "; ".join(result["errors"][:20]))
+        module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 
 

@@ -143,8 +143,8 @@ def test_field_order_and_encodings_per_version():
             assert d["config_hash"].startswith("0x") and d["config_hash"] == d["config_hash"].lower()
         lock = json.loads(C.marshal_lock(c.lock))
         dv = lock["distributed_validators"][0]
-        exp_dv = {0: ["distributed_public_key", "public_shares"], 6: ["distributed_public_key", "public_shares",
-                                                                       "deposit_data"],
+        exp_dv = {0: ["distributed_public_key", "public_shares"],
+                  6: ["distributed_public_key", "public_shares", "deposit_data"],
                   7: ["distributed_public_key", "public_shares", "deposit_data", "builder_registration"],
                   8: ["distributed_public_key", "public_shares", "builder_registration", "partial_deposit_data"]}
         key = 8 if m >= 8 else (m if m in (6, 7) else 0)
@@ -296,8 +296,6 @@ def test_format_errors(data, field, msg):
     assert info.value.field == field
     assert info.value.source == "the-file.json"
     assert "the-file.json" in str(info.value)
-
-
 
 
 def test_legacy_base64_errors_and_load_file(tmp_path):

@@ -21,12 +21,17 @@ with open(os.path.join(VDIR, "expected.json")) as _f:
     EXPECTED = json.load(_f)["files"]
 
 
-def run(capsys, **args):
+def run_raw(capsys, **args):
+    """(result, raw stdout) of one in-process module run."""
     with patch_module_args(args):
         with pytest.raises(SystemExit):
             charon_cluster_info.main()
     out = capsys.readouterr().out
     return json.loads(out), out
+
+
+def run(capsys, **args):
+    return run_raw(capsys, **args)[0]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,7 @@ def node_dirs(cluster, tmp_path):
 
 def test_definition_file(capsys):
     path = os.path.join(VDIR, "cluster-definition-006.json")
-    res, _ = run(capsys, path=path)
+    res = run(capsys, path=path)
     exp = EXPECTED["cluster-definition-006.json"]
     assert not res.get("failed") and not res["changed"], res
     assert (res["kind"], res["version"], res["network"], res["fork_version"]) == ("definition", "v1.10.0", "hoodi",
@@ -57,7 +62,7 @@ def test_definition_file(capsys):
 
 
 def test_lock_file_all_signatures(capsys):
-    res, _ = run(capsys, path=os.path.join(VDIR, "cluster-lock-003.json"), network="prater")
+    res = run(capsys, path=os.path.join(VDIR, "cluster-lock-003.json"), network="prater")
     exp = EXPECTED["cluster-lock-003.json"]
     assert not res.get("failed"), res
     assert res["kind"] == "lock" and res["lock_hash"] == exp["lock_hash"] == res["stored"]["lock_hash"]
@@ -68,27 +73,27 @@ def test_lock_file_all_signatures(capsys):
 
 
 def test_lock_wrong_network_fails(capsys):
-    res, _ = run(capsys, path=os.path.join(VDIR, "cluster-lock-003.json"), network="mainnet")
+    res = run(capsys, path=os.path.join(VDIR, "cluster-lock-003.json"), network="mainnet")
     assert res["failed"] and "network" in res["msg"] and "goerli" in res["msg"]
     assert res["checks"]["network"] is False
 
 
 def test_random_filler_vector_fails_or_reports(capsys):
     path = os.path.join(VDIR, "cluster_lock_v1_10_0.json")
-    res, _ = run(capsys, path=path)
+    res = run(capsys, path=path)
     assert res["failed"] and "check(s) failed" in res["msg"] and path in res["msg"]
-    res, _ = run(capsys, path=path, fail_on_error=False)
+    res = run(capsys, path=path, fail_on_error=False)
     assert not res.get("failed") and res["valid"] is False
     assert res["lock_hash"] == EXPECTED["cluster_lock_v1_10_0.json"]["lock_hash"]
     assert res["checks"]["lock_hash"] and not res["checks"]["signature_aggregate"]
     assert any(e.startswith("node_signatures:") for e in res["errors"])
-    res, _ = run(capsys, path=path, fail_on_error=False, verify_signatures=False)
+    res = run(capsys, path=path, fail_on_error=False, verify_signatures=False)
     assert "signature_aggregate" not in res["checks"] and res["checks"]["lock_hash"]
 
 
 def test_data_dir(capsys, cluster, node_dirs):
     for i in (0, 3):
-        res, out = run(capsys, path=node_dirs[i])
+        res, out = run_raw(capsys, path=node_dirs[i])
         assert not res.get("failed"), res
         assert res["kind"] == "data_dir" and res["node_index"] == i
         assert res["peer_name"] == res["operators"][i]["peer_name"]
@@ -126,10 +131,10 @@ def test_data_dir_problems(capsys, cluster, node_dirs):
     entries[0]["amount"] = 31000000000
     with open(dep, "w") as f:
         json.dump(entries, f)
-    res, _ = run(capsys, path=node0, fail_on_error=False)
+    res = run(capsys, path=node0, fail_on_error=False)
     assert res["node_index"] == 0 and res["checks"]["keystores"] is False
     assert "keystore-0: its key is not this node's share (x=1)" in " ".join(res["errors"])
-    res, _ = run(capsys, path=node1, fail_on_error=False)
+    res = run(capsys, path=node1, fail_on_error=False)
     assert res["checks"]["keystores"] is False and "keystore-1" in " ".join(res["errors"])
     assert "0" * 32 not in json.dumps(res)
     assert res["checks"]["deposit_data_files"] is False
@@ -139,7 +144,7 @@ def test_data_dir_problems(capsys, cluster, node_dirs):
     os.chmod(key, 0o600)
     with open(key, "w") as f:
         f.write("11" * 32)
-    res, out = run(capsys, path=node1)
+    res, out = run_raw(capsys, path=node1)
     assert res["failed"] and res["node_index"] is None and "does not belong to any operator" in res["msg"]
     assert "11" * 32 not in out
 
@@ -149,11 +154,11 @@ def test_pre_dkg_data_dir(capsys, cluster, tmp_path):
     d.mkdir()
     (d / "cluster-definition.json").write_bytes(_cluster.marshal_definition(cluster.definition))
     (d / "charon-enr-private-key").write_bytes(cluster.enr_keys[1].hex().encode())
-    res, _ = run(capsys, path=str(d))
+    res = run(capsys, path=str(d))
     assert not res.get("failed"), res
     assert res["kind"] == "data_dir" and res["node_index"] == 1 and res["lock_hash"] is None
     (d / "cluster-definition.json").unlink()
-    res, _ = run(capsys, path=str(d))
+    res = run(capsys, path=str(d))
     assert res["failed"] and "no cluster-lock.json or cluster-definition.json" in res["msg"]
 
 
@@ -170,15 +175,15 @@ def test_bad_files_fail_cleanly(capsys, tmp_path, content, needle):
     path = tmp_path / "cluster-lock.json"
     path.write_bytes(content)
     for fail_on_error in (True, False):
-        res, out = run(capsys, path=str(path), fail_on_error=fail_on_error)
+        res, out = run_raw(capsys, path=str(path), fail_on_error=fail_on_error)
         assert res["failed"] and needle in res["msg"] and str(path) in res["msg"]
         assert "Traceback" not in out
 
 
 def test_missing_path_and_bad_options(capsys, tmp_path):
-    res, _ = run(capsys, path=str(tmp_path / "nope.json"))
+    res = run(capsys, path=str(tmp_path / "nope.json"))
     assert res["failed"] and "does not exist" in res["msg"]
-    res, _ = run(capsys, path=os.path.join(VDIR, "cluster-definition-006.json"), charon_version="latest")
+    res = run(capsys, path=os.path.join(VDIR, "cluster-definition-006.json"), charon_version="latest")
     assert res["failed"] and res["msg"].startswith("charon_version:")
 
 
@@ -191,10 +196,10 @@ def test_custom_network(capsys, tmp_path):
         _networks.clear_custom_networks()
     path = tmp_path / "cluster-lock.json"
     path.write_bytes(_cluster.marshal_lock(c.lock))
-    res, _ = run(capsys, path=str(path), fail_on_error=False)
+    res = run(capsys, path=str(path), fail_on_error=False)
     assert not res["valid"] and res["network"] is None
     assert "unknown fork version 0x42424242" in " ".join(res["errors"])
-    res, _ = run(capsys, path=str(path), custom_network=dict(
+    res = run(capsys, path=str(path), custom_network=dict(
         name="devnet-x", chain_id=424242, genesis_fork_version="0x42424242", capella_fork_version="0x43424242",
         genesis_time=1700000000))
     _networks.clear_custom_networks()
@@ -203,5 +208,5 @@ def test_custom_network(capsys, tmp_path):
 
 
 def test_check_mode(capsys):
-    res, _ = run(capsys, path=os.path.join(VDIR, "cluster-lock-003.json"), _ansible_check_mode=True)
+    res = run(capsys, path=os.path.join(VDIR, "cluster-lock-003.json"), _ansible_check_mode=True)
     assert not res.get("failed") and res["valid"] and not res["changed"]
