@@ -361,11 +361,14 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
     except _networks.NetworkError:
         network = None
     # Every (pubkey, amount) of the lock's deposit data, to tie the files to the lock.
-    in_lock = {}
+    in_lock, dv_keys = {}, {}
     for dv in lock.distributed_validators:
-        for dd in ([dv.deposit_data] if dv.deposit_data is not None else []) + list(dv.partial_deposit_data):
-            if not dd.placeholder:
-                in_lock[(bytes(dd.pubkey), dd.amount)] = dd
+        real = [dd for dd in ([dv.deposit_data] if dv.deposit_data is not None else []) + list(dv.partial_deposit_data)
+                if not dd.placeholder]
+        # A v1.6/v1.7 lock may hold only a placeholder: then the files cannot be compared with it.
+        dv_keys[bytes(dv.distributed_public_key)] = bool(real)
+        for dd in real:
+            in_lock[(bytes(dd.pubkey), dd.amount)] = dd
     for name in names:
         path = os.path.join(data_dir, name)
         try:
@@ -395,8 +398,11 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
                 problems.append("%s: an amount of %d Gwei belongs in %s"
                                 % (where, amount, _deposit.deposit_file_name(amount)))
             dd = in_lock.get((pubkey, amount))
-            if dd is None:
-                problems.append("%s: no deposit of this validator and amount in the lock" % where)
+            if pubkey not in dv_keys:
+                problems.append("%s: pubkey is not a distributed validator of the lock" % where)
+            elif dd is None:
+                if dv_keys[pubkey]:
+                    problems.append("%s: no deposit of this validator and amount in the lock" % where)
             elif (entry.get("withdrawal_credentials") != bytes(dd.withdrawal_credentials).hex()
                   or entry.get("signature") != bytes(dd.signature).hex()):
                 problems.append("%s: differs from the lock's deposit data for this validator" % where)

@@ -210,3 +210,19 @@ def test_custom_network(capsys, tmp_path):
 def test_check_mode(capsys):
     res = run(capsys, path=os.path.join(VDIR, "cluster-lock-003.json"), _ansible_check_mode=True)
     assert not res.get("failed") and res["valid"] and not res["changed"]
+
+
+def test_v1_7_data_dir_with_placeholder_deposits(capsys, tmp_path):
+    c = build_cluster(seed=b"v17", n=3, num_validators=1, version="v1.7.0", network="goerli")
+    node = write_node_dirs(c, tmp_path, nodes=[0])[0]
+    assert run(capsys, path=node)["checks"]["deposit_data_files"]
+    # Lock carrying charon's placeholder (as in cluster-lock-003): the files are still checked on their own.
+    lock = c.lock
+    lock.distributed_validators[0].deposit_data = _cluster.DepositData()
+    path = os.path.join(node, "cluster-lock.json")
+    os.chmod(path, 0o644)
+    with open(path, "wb") as f:
+        f.write(_cluster.marshal_lock(lock, rehash=False))
+    res = run(capsys, path=node, fail_on_error=False)
+    assert res["checks"]["deposit_data_files"] is True
+    assert res["checks"]["lock_hash"] is False      # the placeholder changed the hashed content
