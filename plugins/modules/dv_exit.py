@@ -502,7 +502,7 @@ def run(module):
             continue
 
         if delivery == "combine":
-            _combine_one(module, entry, dv, threshold, capella, gvr, partials, sender, p["exit_dir"], check, result)
+            _combine_one(entry, dv, threshold, capella, gvr, partials, sender, p["exit_dir"], check, result)
             continue
 
         if delivery == "file":
@@ -515,31 +515,39 @@ def run(module):
             raise _Fail("no keystore for validator %s (keystore-%d.json) in %s" % (sel["pubkey"], pos, key_dir), result)
         # Decrypt even in check mode: a wrong password shows up in the dry run.
         secret = _decrypt_share(keystore_lib, key_files[pos], dv.public_shares[share_index - 1])
-        if delivery != "sign":
-            result["changed"] = True
         if check:
+            result["changed"] = result["changed"] or delivery != "sign"
             continue
         sig = _exit.sign_partial(secret, epoch, index, capella, gvr)
         del secret
         entry["partial_signature"] = _exit.hex0x(sig)
         if delivery == "submit":
-            entry["answer"] = sender.submit_voluntary_exit(_exit.signed_exit(epoch, index, sig))
-            entry["sent"] = True
+            try:
+                entry["answer"] = sender.submit_voluntary_exit(_exit.signed_exit(epoch, index, sig))
+            except _beacon.BeaconError as exc:
+                # Report what was already sent for the other validators along with the error.
+                raise _Fail("charon refused the partial exit of %s: %s" % (sel["pubkey"], exc), result)
+            entry["sent"] = result["changed"] = True
         elif delivery == "file":
             _write_exit_file(entry["file"], _exit.partial_record(sel["pubkey"], share_index, epoch, index, sig))
+            result["changed"] = entry["fresh"] = True
 
     verb = {"submit": "submitted", "file": "written", "sign": "signed", "combine": "broadcast"}[delivery]
     done = [e for e in exits if e["action"] == "sign"]
     if check:
         result["msg"] = "check mode: would sign/%s %d exit(s) of %d selected" % (delivery, len(done), len(exits))
     else:
+        acted = [e for e in done if e["sent"] or (delivery == "sign" and e["partial_signature"])
+                 or (delivery == "file" and e["partial_signature"] and e.get("fresh"))]
         result["msg"] = "%d exit(s) %s, %d already exiting or in the pool, %d skipped" % (
-            len([e for e in done if e["sent"] or e["partial_signature"]]), verb,
+            len(acted), verb,
             len([e for e in exits if e["action"] == "none"]), len([e for e in exits if e["action"] == "skip"]))
+    for entry in exits:
+        entry.pop("fresh", None)
     return result
 
 
-def _combine_one(module, entry, dv, threshold, capella, gvr, partials, sender, exit_dir, check, result):
+def _combine_one(entry, dv, threshold, capella, gvr, partials, sender, exit_dir, check, result):
     mine = [x for x in partials if x["pubkey"] == entry["pubkey"]]
     distinct = sorted(set(x["share_index"] for x in mine))
     entry.update(partials=len(distinct), share_indices=[], threshold_met=len(distinct) >= threshold)
@@ -551,14 +559,17 @@ def _combine_one(module, entry, dv, threshold, capella, gvr, partials, sender, e
                                        entry["validator_index"], capella, gvr, mine)
     entry.update(signature=_exit.hex0x(sig), share_indices=used, partials=len(present), threshold_met=True)
     full = _exit.signed_exit(entry["epoch"], entry["validator_index"], sig)
-    result["changed"] = True
     if check:
+        result["changed"] = True
         return
     if exit_dir:
         entry["file"] = os.path.join(exit_dir, "exit-%s.json" % entry["pubkey"])
         _write_exit_file(entry["file"], full)
-    entry["answer"] = sender.submit_voluntary_exit(full)
-    entry["sent"] = True
+    try:
+        entry["answer"] = sender.submit_voluntary_exit(full)
+    except _beacon.BeaconError as exc:
+        raise _Fail("the beacon node refused the combined exit of %s: %s" % (entry["pubkey"], exc), result)
+    entry["sent"] = result["changed"] = True
 
 
 def main():

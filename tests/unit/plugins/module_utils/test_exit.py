@@ -191,7 +191,7 @@ def test_partials_from_a_native_dkg_cluster_combine():
     import itertools
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _dkg, _enr, _k1
     n = 4
-    keys = [_k1.generate_private_key() for _ in range(n)]
+    keys = [_k1.generate_private_key() for _i in range(n)]
     d = _cluster.new_definition("exit-dkg", [_enr.node_record(k) for k in keys], 1, "0x" + "11" * 20, ["0x" + "22" * 20],
                                 network="hoodi", dkg_algorithm=_dkg.ALGORITHM)
     params = _dkg.params_from_definition(d)

@@ -120,7 +120,9 @@ def test_file_then_combine(cluster, fakes, monkeypatch, tmp_path):
             c.lock.distributed_validators[1].distributed_public_key.hex(), i + 1)
         assert os.stat(path).st_mode & 0o777 == 0o600
         partials.append(json.loads(open(path).read()))
+        assert res["msg"].startswith("1 exit(s) written")
         again = run(args, monkeypatch=monkeypatch)  # idempotent: the file is there and is this exit
+        assert again["msg"].startswith("0 exit(s) written")
         assert not again["changed"] and again["exits"][0]["partial_signature"] == res["exits"][0]["partial_signature"]
     combine = dict(data_dir=dirs[0], delivery="combine", beacon_node_url=bn.url, partial_exits=partials[:2],
                    validators=[FIRST_INDEX + 1], confirm=True)
@@ -182,6 +184,16 @@ def test_refusals(cluster, fakes, monkeypatch, tmp_path):
     assert not db.received and not chain.broadcasts
     assert "beacon_node_url: required" in fails(dict(data_dir=dirs[0], delivery="combine", confirm=True), monkeypatch)
     assert "exit_dir: required" in fails(dict(base, delivery="file", confirm=True), monkeypatch)
+
+
+def test_charon_refusal_is_reported_with_what_was_sent(cluster, fakes, monkeypatch):
+    dirs = cluster[1]
+    db = fakes[3]
+    # node1's share posted to node2's charon: the fake charon checks it against public share 2
+    msg = fails(dict(data_dir=dirs[0], validator_api_url=fakes[2][1].url, beacon_node_url=fakes[1].url, confirm=True),
+                monkeypatch)
+    assert "charon refused the partial exit of 0x" in msg and "HTTP 400" in msg and "public share 2" in msg
+    assert not db.received
 
 
 def test_pending_is_skipped_and_charon_lookup_by_share(cluster, fakes, monkeypatch):
