@@ -36,12 +36,16 @@ collection-link:
 	@[ -L $(COLLECTION_LINK) ] || ln -s ../../../.. $(COLLECTION_LINK)
 
 # --- run: the journey on the local inventory -------------------------------------------------
-run: venv
+run: venv tools
 	$(BIN)/ansible-playbook site.yml -i $(INVENTORY)
 
 # --- tools: extra programs other pieces of the suite need -------------------------------------
 # >>> extra tool installs (one target per tool, added to TOOLS) >>>
 TOOLS :=
+# node stack: Compose v2 + promtool binaries in .cache/tools/bin (validate rendered stacks)
+TOOLS += stack-tools
+stack-tools:
+	bash tests/testbed/install-tools.sh
 # <<< extra tool installs <<<
 tools: $(TOOLS)
 
