@@ -506,8 +506,9 @@ def parse_lock(data, source=None):
         if minor in (6, 7):
             dd = o.get("deposit_data")
             dv.deposit_data = _parse_deposit(r, dd, _join(p, "deposit_data")) if dd is not None else DepositData()
-        if minor >= 7:
-            br = o.get("builder_registration")
+        br = o.get("builder_registration")
+        if minor >= 7 or br is not None:
+            # Kept before v1.7 only so that verification can report it (charon's older formats have none).
             dv.builder_registration = (_parse_registration(r, br, _join(p, "builder_registration"))
                                        if br is not None else BuilderRegistration())
         if minor >= 8:
@@ -523,11 +524,11 @@ def parse_lock(data, source=None):
     if "lock_hash" not in obj:
         raise r.err("lock_hash", "missing")
     lock.lock_hash = byt(obj.get("lock_hash"), "lock_hash", max_len=32) or b""
-    if minor >= 7:
-        sigs = obj.get("node_signatures") or []
-        if not isinstance(sigs, list):
-            raise r.err("node_signatures", "expected an array, got %s" % _jtype(sigs))
-        lock.node_signatures = [r.hexbytes(s, "node_signatures[%d]" % k) for k, s in enumerate(sigs)]
+    # Read in every version so that verification can report node signatures before v1.7.
+    sigs = obj.get("node_signatures") or []
+    if not isinstance(sigs, list):
+        raise r.err("node_signatures", "expected an array, got %s" % _jtype(sigs))
+    lock.node_signatures = [byt(s, "node_signatures[%d]" % k) or b"" for k, s in enumerate(sigs)]
     return lock
 
 
@@ -1610,6 +1611,8 @@ def verify_lock(lock, verify_signatures=True, release=None, report=None, timings
                 "%s: the BLS signature does not verify" % label)
     if minor >= 7 and verify_signatures:
         report.record("builder_registrations", not registrations, registrations)
+    elif minor < 7 and any(dv.builder_registration is not None for dv in lock.distributed_validators):
+        report.record("builder_registrations", False, ["builder registrations must be absent before v1.7"])
     if minor >= 6:
         report.record("deposit_data", not deposits, deposits)
     return report

@@ -241,6 +241,13 @@ def test_node_signatures_version_rules():
     assert C.verify_lock(lock).valid
     lock.node_signatures = [_k1.sign(k, lock.lock_hash) for k in c.enr_keys]
     assert "must be empty before v1.7" in " ".join(C.verify_lock(lock).errors)
+    # Also when they come from the file, with a builder registration that v1.6 does not have.
+    obj = json.loads(C.marshal_lock(c.lock))
+    obj["node_signatures"] = ["0x" + s.hex() for s in lock.node_signatures]
+    obj["distributed_validators"][0]["builder_registration"] = {"message": {}, "signature": ""}
+    rep = C.verify_lock(C.parse_lock(json.dumps(obj)))
+    assert {k for k, v in rep.checks.items() if not v} == {"node_signatures", "builder_registrations"}
+    assert "builder registrations must be absent before v1.7" in rep.errors[-1]
 
 
 def test_unknown_network_is_a_clear_failure():
