@@ -154,16 +154,13 @@ def test_combine_on_one_host_broadcasts_once_then_nothing(cluster, fakes, tmp_pa
     assert len(chain.broadcasts) == 2
 
 
-def test_refused_without_confirmation_and_for_an_unknown_validator(cluster, fakes, tmp_path):
+def test_refused_without_confirmation(cluster, fakes, tmp_path):
+    # (unknown validator, wrong network and a wrong keystore password: tests/unit/plugins/modules/test_dv_exit.py)
     dirs = cluster[1]
     chain, bn, charons, db = fakes
-    inv = _inventory(tmp_path, dirs, charons)
-    rc, out = play(inv, {})
+    rc, out = play(_inventory(tmp_path, dirs, charons), {"dvops_exit_validators": [FIRST_INDEX]})
     assert rc != 0
     res = list(_task(out, "Refuse to exit without confirmation").values())[0]
     assert res["failed"] and "cannot be undone" in res["msg"]
-    rc, out = play(inv, {"dvops_exit_confirm": True, "dvops_exit_validators": [4242]})
-    assert rc != 0
-    for res in _task(out, "Sign this operator's partial exits").values():
-        assert "unknown validator index 4242" in res["msg"]
-    assert not db.received and not chain.broadcasts and not [r for r in bn.requests if r[0] == "POST"]
+    assert not db.received and not chain.broadcasts and not bn.requests
+    assert not any(charon.requests for charon in charons)
