@@ -464,7 +464,13 @@ def run(module):
     capella = network.capella_fork_version
 
     selected = _exit.select_validators(dv_hex, p["validators"], client.validators, aliases)
-    pool = _pool_indices(client) if any(s["status"] in _exit.SIGNABLE_STATUSES for s in selected) else set()
+    pool = set()
+    if any(s["status"] in _exit.SIGNABLE_STATUSES for s in selected):
+        try:
+            pool = _pool_indices(client)
+        except _beacon.BeaconError as exc:
+            # Only an optimisation (an exit already waiting needs no new signature); the status check stands.
+            module.warn("cannot read the voluntary-exit pool, assuming it empty: %s" % exc)
 
     sender = None
     if delivery == "submit":
