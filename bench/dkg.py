@@ -6,7 +6,8 @@
 
 Each phase runs the four nodes as separate processes at once (like four hosts driven by Ansible's
 forks), so the wall time per phase is what an operator waits on this machine; "cpu" is the sum of
-the nodes' own times (what four real hosts would each spend, divided among them).
+the nodes' own CPU times (on four real hosts each spends a quarter of it, in parallel).  On a shared,
+loaded machine the wall figures grow with the load; the cpu column does not.
 
     PYTHONPATH=.ansible/collections .venv/bin/python bench/dkg.py [--validators 1 10 100] [--no-keystores]
 """
@@ -51,7 +52,7 @@ def run(num_validators, pool, keystores):
                                 "0x" + "22" * 20, network="hoodi", dkg_algorithm=_dkg.ALGORITHM)
     djson = _cluster.marshal_definition(d).decode()
     figures = []
-    states, messages = [None] * N, []
+    states, messages, sizes = [None] * N, [], {}
     for phase in ("round1", "round2", "round3", "finish"):
         start = time.perf_counter()
         jobs = [(phase, djson, i + 1, keys[i], states[i], messages) for i in range(N)]
@@ -61,6 +62,7 @@ def run(num_validators, pool, keystores):
         if phase != "finish":
             states = [r[0][0] for r in results]
             messages = [r[0][1] for r in results]
+            sizes[phase] = sum(len(_dkg._tc.canonical(m)) for m in messages)  # pylint: disable=protected-access
         else:
             finished = [r[0] for r in results]
         figures.append((phase, wall, cpu))
@@ -71,12 +73,11 @@ def run(num_validators, pool, keystores):
     assert len({bytes(_dkg.assemble_lock(d, f[0]).lock_hash) for f in finished}) == 1
     wall = time.perf_counter() - start
     figures.append(("verify lock (1 node)", wall, wall))
-    size = sum(len(_dkg._tc.canonical(m)) for m in messages)  # pylint: disable=protected-access
     if keystores:
         start = time.perf_counter()
         cpu = sum(pool.map(_keystores, [f[1] for f in finished]))
         figures.append(("keystores (%d pbkdf2)" % (N * num_validators), time.perf_counter() - start, cpu))
-    return figures, size
+    return figures, sizes
 
 
 def main():
@@ -87,8 +88,9 @@ def main():
     print("native DKG, %d nodes on %d CPUs (nodes run as parallel processes)" % (N, os.cpu_count()))
     with ProcessPoolExecutor(max_workers=N) as pool:
         for v in args.validators:
-            figures, size = run(v, pool, not args.no_keystores)
-            print("\n%d validators (round-3 messages: %.1f kB in total)" % (v, size / 1e3))
+            figures, sizes = run(v, pool, not args.no_keystores)
+            print("\n%d validators (messages relayed per round, all nodes: %s)"
+                  % (v, ", ".join("%s %.1f kB" % (k, n / 1e3) for k, n in sorted(sizes.items()))))
             print("  %-24s %9s %9s" % ("phase", "wall s", "cpu s"))
             for name, wall, cpu in figures:
                 print("  %-24s %9.3f %9.3f" % (name, wall, cpu))
