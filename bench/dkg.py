@@ -47,7 +47,7 @@ def _keystores(shares):
 
 
 def run(num_validators, pool, keystores):
-    keys = [_k1.generate_private_key() for _ in range(N)]
+    keys = [_k1.generate_private_key() for dummy in range(N)]
     d = _cluster.new_definition("bench", [_enr.node_record(k) for k in keys], num_validators, "0x" + "11" * 20,
                                 "0x" + "22" * 20, network="hoodi", dkg_algorithm=_dkg.ALGORITHM)
     djson = _cluster.marshal_definition(d).decode()

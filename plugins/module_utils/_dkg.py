@@ -222,7 +222,7 @@ def round1(params, index, enr_key):
     commitments, poks, self_shares = [], [], []
     shares_for = {m: [] for m in range(1, n + 1) if m != index}
     for v in range(v_count):
-        coeffs = [secrets.randbelow(R - 1) + 1 for _ in range(t)]
+        coeffs = [secrets.randbelow(R - 1) + 1 for dummy in range(t)]
         comm = [(g * _sc(a)).to_compressed_bytes() for a in coeffs]
         k = secrets.randbelow(R - 1) + 1
         r_point = (g * _sc(k)).to_compressed_bytes()
@@ -259,7 +259,7 @@ def round1(params, index, enr_key):
 # Round 2 ---------------------------------------------------------------------------------------
 
 def _parse_round1(params, ordered):
-    _, t, v_count = check_params(params)
+    t, v_count = check_params(params)[1:]
     parsed = []
     for i, msg in enumerate(ordered, 1):
         body = msg["body"]
@@ -458,7 +458,7 @@ def round3(params, state, messages, enr_key, build_lock):
         zs = {k: _rand128() for k in senders}
         g1s, g2s, sig_points, sig_scalars = [], [], [], []
         for v in range(v_count):
-            ws = [_rand128() for _ in range(groups)]
+            ws = [_rand128() for dummy in range(groups)]
             g1s.append(_msm_g1([pubs[v][k - 1] for k in senders], [zs[k] for k in senders]))
             g2s.append(_msm_g2(hashes[v * groups:(v + 1) * groups], ws))
             for k in senders:
@@ -532,7 +532,7 @@ def finish(params, state, messages):
     """Check agreement and the lock signatures; return (lock, shares) where ``lock`` is the completed
     lock dict (signature_aggregate, node_signatures) and ``shares`` this operator's secret key
     shares (ints, validator order) for its keystores."""
-    n, _, _ = check_params(params)
+    n = check_params(params)[0]
     lib = _lib()
     index = state["index"]
     dh = params["definition_hash"]
@@ -564,7 +564,7 @@ def finish(params, state, messages):
         sums.append(acc)
 
     def verify(ks):
-        zs = [_rand128() for _ in ks]
+        zs = [_rand128() for dummy in ks]
         return bool(lib.GT.pairing_check([_msm_g1([sums[k - 1] for k in ks], zs), -lib.G1Point()],
                                          [h, _msm_g2([agg_parts[k - 1] for k in ks], zs)]))
 

@@ -19,7 +19,7 @@ description:
     HKDF + AES-256-GCM to the recipient's ENR key, and every message signed by its sender's ENR key. Each host checks
     everything it receives and aborts naming the operator at fault; equivocation by the relay is detected by
     comparing transcript hashes.
-  - Outputs exactly what C(charon dkg) writes, in the data dir: C(cluster-lock.json) (0444), C(deposit-data*.json)
+  - Outputs exactly what C(charon dkg) writes, in the data dir - C(cluster-lock.json) (0444), C(deposit-data*.json)
     (0444), C(validator_keys/keystore-N.json) (0444) and C(.txt) (0400). They are built in a temporary directory
     inside the data dir and moved into place only when complete and verified.
   - Never overwrites or deletes a key, lock, deposit file or keystore. Secret state between rounds stays on the host
@@ -27,7 +27,7 @@ description:
   - Needs C(coincurve), C(pycryptodome), C(cryptography) and C(py_arkworks_bls12381) on the host (role
     C(dvops.charon.python_deps)).
 author:
-  - dvops.charon contributors
+  - dvops.charon contributors (@dvops)
 options:
   phase:
     description:
@@ -104,6 +104,7 @@ attributes:
   check_mode:
     support: partial
     description: V(status), V(definition) and V(prepare) report what they would do; the ceremony rounds are skipped.
+    details: In check mode the phases V(round1) to V(finish), V(cleanup) and the charon engine phases change nothing.
 notes:
   - charon's own C(charon dkg) does not run the C(dvops-frost-keygen-v1) algorithm, so a native definition must be
     run with this module; the resulting lock is a standard v1.10 lock that C(charon run) accepts.
@@ -188,6 +189,8 @@ KEYS_DIR = "validator_keys"
 STATE_FILE = ".dvops-dkg-state.json"
 TMP_DIR = ".dvops-dkg-tmp"
 MAX_DEFINITION_BYTES = 16 << 20
+PHASES = ["status", "definition", "prepare", "round1", "round2", "round3", "finish", "cleanup", "charon_stage",
+          "charon_collect"]
 
 
 class Fail(Exception):
@@ -509,7 +512,7 @@ def _move_into_place(tmp, data_dir, names):
 
 def phase_finish(module, data_dir, result):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _files, _keystore  # pylint: disable=import-outside-toplevel
-    d, params, _ = _ceremony_inputs(data_dir, module)
+    d, params = _ceremony_inputs(data_dir, module)[:2]
     state = _read_state(data_dir)
     finished, shares = _dkg.finish(params, state, module.params["messages"])
     lock = _dkg.assemble_lock(d, finished)
@@ -532,9 +535,9 @@ def phase_finish(module, data_dir, result):
     names.append(LOCK_FILE)
     result["artifacts"] = _move_into_place(tmp, data_dir, names)
     _cleanup(data_dir)
+    deposit_files = [os.path.join(data_dir, n) for n in names if n.startswith("deposit-data")]
     result.update(changed=True, lock_hash="0x" + bytes(lock.lock_hash).hex(), validators=len(shares),
-                  index=state["index"] - 1, deposit_files=[os.path.join(data_dir, n) for n in names
-                                                          if n.startswith("deposit-data")])
+                  index=state["index"] - 1, deposit_files=deposit_files)
 
 
 def phase_charon_stage(module, data_dir, result):
@@ -560,7 +563,7 @@ def phase_charon_collect(module, data_dir, result):
     lock, problems = verify_artifacts(tmp, d, index)
     if problems:
         raise Fail("charon dkg's output does not verify: %s" % "; ".join(problems[:8]))
-    names = [n for n in _artifact_names(tmp)]
+    names = list(_artifact_names(tmp))
     result["artifacts"] = _move_into_place(tmp, data_dir, names)
     _cleanup(data_dir)
     result.update(changed=True, lock_hash="0x" + bytes(lock.lock_hash).hex(), validators=len(lock.distributed_validators),
@@ -570,8 +573,7 @@ def phase_charon_collect(module, data_dir, result):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            phase=dict(type="str", required=True, choices=["status", "definition", "prepare", "round1", "round2", "round3",
-                                                            "finish", "cleanup", "charon_stage", "charon_collect"]),
+            phase=dict(type="str", required=True, choices=PHASES),
             data_dir=dict(type="path", required=True),
             definition=dict(type="str"),
             definition_url=dict(type="str"),

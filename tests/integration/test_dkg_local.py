@@ -50,8 +50,8 @@ def play(tmp, inventory, extra=None, playbooks=("playbooks/enr.yml", "playbooks/
                 for k, v in stats.items():
                     merged[k] = merged.get(k, 0) + v
     except ValueError:
-        raise AssertionError("no JSON from ansible-playbook (rc %d):\n%s\n%s" % (proc.returncode, proc.stdout[-5000:],
-                                                                              proc.stderr[-5000:]))
+        raise AssertionError("no JSON from ansible-playbook (rc %d):\n%s\n%s"
+                             % (proc.returncode, proc.stdout[-5000:], proc.stderr[-5000:]))
     return proc.returncode, out
 
 
@@ -85,7 +85,7 @@ def ceremony(tmp_path_factory):
 
 
 def test_every_node_holds_a_verified_lock_with_one_hash(ceremony):
-    tmp, _, _ = ceremony
+    tmp = ceremony[0]
     hashes = set()
     for node in NODES:
         d = _data_dir(tmp, node)
@@ -108,7 +108,7 @@ def test_every_node_holds_a_verified_lock_with_one_hash(ceremony):
 
 
 def test_any_three_shares_rebuild_each_key_two_do_not(ceremony):
-    tmp, _, _ = ceremony
+    tmp = ceremony[0]
     lock = _cluster.load_file(os.path.join(_data_dir(tmp, "node1"), "cluster-lock.json"))
     index = {}
     for node in NODES:
@@ -116,7 +116,7 @@ def test_any_three_shares_rebuild_each_key_two_do_not(ceremony):
         keys = _keystore.load_keystores(os.path.join(_data_dir(tmp, node), "validator_keys"))
         pub0 = keys[0][2]
         k = [bytes(s) for s in own.distributed_validators[0].public_shares].index(pub0)
-        index[k + 1] = [int.from_bytes(secret, "big") for _, secret, _ in keys]
+        index[k + 1] = [int.from_bytes(secret, "big") for dummy, secret, dummy2 in keys]
     assert sorted(index) == [1, 2, 3, 4]
     for v, dv in enumerate(lock.distributed_validators):
         for subset in itertools.combinations(sorted(index), 3):
@@ -128,7 +128,7 @@ def test_any_three_shares_rebuild_each_key_two_do_not(ceremony):
 
 
 def test_rerun_changes_nothing(ceremony):
-    tmp, inventory, _ = ceremony
+    tmp, inventory = ceremony[:2]
     before = {n: os.stat(os.path.join(_data_dir(tmp, n), "cluster-lock.json")).st_mtime for n in NODES}
     rc, out = play(tmp, inventory)
     assert rc == 0, _failures(out)

@@ -16,7 +16,7 @@ N, T, V = 4, 3, 3
 
 @pytest.fixture(scope="module")
 def cluster():
-    keys = [_k1.generate_private_key() for _ in range(N)]
+    keys = [_k1.generate_private_key() for dummy in range(N)]
     enrs = [_enr.node_record(k) for k in keys]
     d = _cluster.new_definition("dkg-test", enrs, V, "0x" + "11" * 20, ["0x" + "%02x" % i * 20 for i in range(1, V + 1)],
                                 network="hoodi", dkg_algorithm=_dkg.ALGORITHM, deposit_amounts=[8 * 10**9, 32 * 10**9, 8 * 10**9])
@@ -68,7 +68,7 @@ def test_definition_algorithm_and_threshold_rules(cluster):
 
 
 def test_bad_share_names_the_dealer(cluster):
-    keys, _, params = cluster
+    keys, params = cluster[0], cluster[2]
     st, msgs = run_round1(keys, params)
     # Operator 2 (malicious, holding its own key) sends operator 1 shares off its polynomial.
     body = copy.deepcopy(msgs[1]["body"])
@@ -89,7 +89,7 @@ def test_bad_share_names_the_dealer(cluster):
 
 
 def test_bad_proof_of_knowledge_names_the_dealer(cluster):
-    keys, _, params = cluster
+    keys, params = cluster[0], cluster[2]
     st, msgs = run_round1(keys, params)
     body = copy.deepcopy(msgs[2]["body"])
     pok = bytes.fromhex(body["pok"][1][2:])
@@ -101,7 +101,7 @@ def test_bad_proof_of_knowledge_names_the_dealer(cluster):
 
 
 def test_tampered_message_fails_signature_check(cluster):
-    keys, _, params = cluster
+    keys, params = cluster[0], cluster[2]
     st, msgs = run_round1(keys, params)
     msgs[3] = copy.deepcopy(msgs[3])
     msgs[3]["body"]["nonce"] = "0x" + "00" * 16
@@ -111,7 +111,7 @@ def test_tampered_message_fails_signature_check(cluster):
 
 
 def test_missing_and_duplicate_messages(cluster):
-    keys, _, params = cluster
+    keys, params = cluster[0], cluster[2]
     st, msgs = run_round1(keys, params)
     with pytest.raises(_dkg.DKGError, match=r"no round-1 message from operator\(s\) 3"):
         _dkg.round2(params, st[0], msgs[:2] + msgs[3:], keys[0])
@@ -120,9 +120,9 @@ def test_missing_and_duplicate_messages(cluster):
 
 
 def test_own_message_replaced_is_detected(cluster):
-    keys, _, params = cluster
+    keys, params = cluster[0], cluster[2]
     st, msgs = run_round1(keys, params)
-    _, other = _dkg.round1(params, 1, keys[0])
+    other = _dkg.round1(params, 1, keys[0])[1]
     with pytest.raises(_dkg.DKGError, match="own round-1 message was replaced"):
         _dkg.round2(params, st[0], [other] + msgs[1:], keys[0])
 
@@ -132,12 +132,12 @@ def test_equivocation_is_detected_in_round3(cluster):
     st, msgs = run_round1(keys, params)
     # The relay shows operator 1 a different (validly signed) broadcast of operator 3 than the others.
     st3b, alt = _dkg.round1(params, 3, keys[2])
-    seen = [list(msgs) for _ in range(N)]
+    seen = [list(msgs) for dummy in range(N)]
     seen[0][2] = alt
     states = list(st)
     states[2] = st[2]
     out = [_dkg.round2(params, states[i], seen[i], keys[i]) for i in range(N)]
-    msgs2 = [m for _, m in out]
+    msgs2 = [m for dummy, m in out]
     with pytest.raises(_dkg.DKGError, match="operator 1 saw a different round-1 transcript") as exc:
         _dkg.round3(params, out[1][0], msgs2, keys[1], _dkg.lock_builder(d))
     assert exc.value.culprit == 1
@@ -149,7 +149,7 @@ def test_bad_partial_signature_names_the_signer(cluster):
     keys, d, params = cluster
     st, msgs = run_round1(keys, params)
     out = [_dkg.round2(params, st[i], msgs, keys[i]) for i in range(N)]
-    msgs2 = [m for _, m in out]
+    msgs2 = [m for dummy, m in out]
     body = copy.deepcopy(msgs2[3]["body"])
     raw = bytearray(bytes.fromhex(body["partial_signatures"][2:]))
     raw[96:192] = _bls.sign(12345, b"something else")

@@ -29,6 +29,14 @@ def run(capsys, **args):
     return json.loads(out), out
 
 
+def _node_dirs0(tmp_path):
+    return _node_dirs(tmp_path)[0]
+
+
+def run0(capsys, **args):
+    return run(capsys, **args)[0]
+
+
 def _node_dirs(tmp_path):
     dirs, keys = [], []
     for name in NAMES:
@@ -47,8 +55,8 @@ def _create(capsys, dirs, **over):
     create = {"name": "unit", "operator_enrs": [s["enr"] for s in status], "num_validators": 1, "network": "hoodi",
               "fee_recipient_addresses": "0x" + "11" * 20, "withdrawal_addresses": "0x" + "22" * 20}
     create.update(over)
-    res, _ = run(capsys, phase="definition", data_dir=dirs[0], create=create,
-                 existing_definitions=[s["definition"] for s in status])
+    res = run0(capsys, phase="definition", data_dir=dirs[0], create=create,
+               existing_definitions=[s["definition"] for s in status])
     assert not res.get("failed"), res
     return res
 
@@ -98,86 +106,86 @@ def test_full_ceremony_then_done_and_no_secrets(tmp_path, capsys):
     assert again["source"] == "existing" and again["definition"] == definition["definition"]
     lock_hash = "0x" + hashes.pop().hex()
     for d in dirs:
-        res, _ = run(capsys, phase="prepare", data_dir=d, definition=again["definition"])
+        res = run0(capsys, phase="prepare", data_dir=d, definition=again["definition"])
         assert res["done"] and not res["changed"] and res["lock_hash"] == lock_hash
 
 
 def test_dirty_data_dir_is_refused_and_left_alone(tmp_path, capsys):
-    dirs, _ = _node_dirs(tmp_path)
+    dirs = _node_dirs0(tmp_path)
     definition = _create(capsys, dirs)["definition"]
     stray = os.path.join(dirs[1], "deposit-data-old.json")
     open(stray, "w").write("[]")
-    res, _ = run(capsys, phase="prepare", data_dir=dirs[1], definition=definition)
+    res = run0(capsys, phase="prepare", data_dir=dirs[1], definition=definition)
     assert res["failed"] and "data directory not clean" in res["msg"] and "deposit-data-old.json" in res["msg"]
     assert open(stray).read() == "[]"
 
 
 def test_host_not_in_definition(tmp_path, capsys):
-    dirs, _ = _node_dirs(tmp_path)
+    dirs = _node_dirs0(tmp_path)
     other = _create(capsys, dirs[:2])  # c's ENR is not in it
-    res, _ = run(capsys, phase="prepare", data_dir=dirs[2], definition=other["definition"])
+    res = run0(capsys, phase="prepare", data_dir=dirs[2], definition=other["definition"])
     assert res["failed"] and "is not an operator in the definition" in res["msg"]
 
 
 def test_native_engine_refuses_a_charon_algorithm(tmp_path, capsys):
-    dirs, _ = _node_dirs(tmp_path)
+    dirs = _node_dirs0(tmp_path)
     definition = _create(capsys, dirs, dkg_algorithm="default")["definition"]
-    res, _ = run(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
+    res = run0(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
     assert res["failed"] and "dvops_dkg_engine=charon" in res["msg"]
-    res, _ = run(capsys, phase="prepare", data_dir=dirs[0], definition=definition, engine="charon")
+    res = run0(capsys, phase="prepare", data_dir=dirs[0], definition=definition, engine="charon")
     assert not res.get("failed"), res
 
 
 def test_threshold_rules_and_different_existing_definitions(tmp_path, capsys):
-    dirs, _ = _node_dirs(tmp_path)
+    dirs = _node_dirs0(tmp_path)
     status = [run(capsys, phase="status", data_dir=d)[0] for d in dirs]
     create = {"name": "t", "operator_enrs": [s["enr"] for s in status], "num_validators": 1, "threshold": 1,
               "fee_recipient_addresses": "0x" + "11" * 20, "withdrawal_addresses": "0x" + "22" * 20}
-    res, _ = run(capsys, phase="definition", data_dir=dirs[0], create=create)
+    res = run0(capsys, phase="definition", data_dir=dirs[0], create=create)
     assert res["failed"] and "threshold" in res["msg"]
     one = _create(capsys, dirs)["definition"]
     two = _create(capsys, dirs, name="other")["definition"]
-    res, _ = run(capsys, phase="definition", data_dir=dirs[0], existing_definitions=[one, two, None])
+    res = run0(capsys, phase="definition", data_dir=dirs[0], existing_definitions=[one, two, None])
     assert res["failed"] and "different cluster-definition.json" in res["msg"]
-    res, _ = run(capsys, phase="definition", data_dir=dirs[0], existing_definitions=[one, None, None], definition=two)
+    res = run0(capsys, phase="definition", data_dir=dirs[0], existing_definitions=[one, None, None], definition=two)
     assert res["failed"] and "move the old one away" in res["msg"]
 
 
 def test_missing_key_and_missing_state(tmp_path, capsys):
     d = tmp_path / ".charon"
     d.mkdir()
-    res, _ = run(capsys, phase="status", data_dir=str(d))
+    res = run0(capsys, phase="status", data_dir=str(d))
     assert res["failed"] and "create the node identity first" in res["msg"]
-    dirs, _ = _node_dirs(tmp_path / "x")
+    dirs = _node_dirs0(tmp_path / "x")
     definition = _create(capsys, dirs)["definition"]
     run(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
-    res, _ = run(capsys, phase="round2", data_dir=dirs[0], messages=[])
+    res = run0(capsys, phase="round2", data_dir=dirs[0], messages=[])
     assert res["failed"] and "no ceremony state" in res["msg"]
 
 
 def test_round1_then_cleanup_removes_state(tmp_path, capsys):
-    dirs, _ = _node_dirs(tmp_path)
+    dirs = _node_dirs0(tmp_path)
     definition = _create(capsys, dirs)["definition"]
     run(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
-    res, _ = run(capsys, phase="round1", data_dir=dirs[0])
+    res = run0(capsys, phase="round1", data_dir=dirs[0])
     state = os.path.join(dirs[0], ".dvops-dkg-state.json")
     assert oct(os.stat(state).st_mode & 0o777) == "0o600"
-    res, _ = run(capsys, phase="cleanup", data_dir=dirs[0])
+    res = run0(capsys, phase="cleanup", data_dir=dirs[0])
     assert res["changed"] and not os.path.exists(state)
-    res, _ = run(capsys, phase="cleanup", data_dir=dirs[0])
+    res = run0(capsys, phase="cleanup", data_dir=dirs[0])
     assert not res["changed"]
 
 
 def test_charon_engine_collect_verifies_then_moves(tmp_path, capsys):
     # A native run stands in for what `charon dkg` would have written (same files, same formats).
-    dirs, _ = _node_dirs(tmp_path / "native")
+    dirs = _node_dirs0(tmp_path / "native")
     definition = _create(capsys, dirs)["definition"]
     _ceremony(capsys, dirs, definition)
     target = tmp_path / "charon" / ".charon"
     target.mkdir(parents=True)
     shutil.copy(os.path.join(dirs[0], "charon-enr-private-key"), str(target))
     run(capsys, phase="prepare", data_dir=str(target), definition=definition, engine="charon")
-    res, _ = run(capsys, phase="charon_stage", data_dir=str(target))
+    res = run0(capsys, phase="charon_stage", data_dir=str(target))
     stage = res["stage_dir"]
     assert os.path.samefile(os.path.join(stage, "charon-enr-private-key"), str(target / "charon-enr-private-key"))
     # Output of another node (wrong shares for this key) is refused, nothing moved.
@@ -185,16 +193,16 @@ def test_charon_engine_collect_verifies_then_moves(tmp_path, capsys):
         if name in ("cluster-lock.json", "validator_keys") or name.startswith("deposit-data"):
             src = os.path.join(dirs[1], name)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(stage, name))
-    res, _ = run(capsys, phase="charon_collect", data_dir=str(target))
+    res = run0(capsys, phase="charon_collect", data_dir=str(target))
     assert res["failed"] and "not this operator's public share" in res["msg"]
     assert not os.path.exists(str(target / "cluster-lock.json"))
     run(capsys, phase="cleanup", data_dir=str(target))
-    res, _ = run(capsys, phase="charon_stage", data_dir=str(target))
+    res = run0(capsys, phase="charon_stage", data_dir=str(target))
     for name in os.listdir(dirs[0]):
         if name in ("cluster-lock.json", "validator_keys") or name.startswith("deposit-data"):
             src = os.path.join(dirs[0], name)
             (shutil.copytree if os.path.isdir(src) else shutil.copy)(src, os.path.join(stage, name))
-    res, _ = run(capsys, phase="charon_collect", data_dir=str(target))
+    res = run0(capsys, phase="charon_collect", data_dir=str(target))
     assert not res.get("failed"), res
     assert os.path.exists(str(target / "cluster-lock.json")) and not os.path.exists(stage)
     assert os.path.exists(str(target / "charon-enr-private-key"))
