@@ -246,7 +246,7 @@ class _Reader(object):
         return value
 
     def get(self, obj, key, path, required=True, default=None):
-        if key not in obj or (obj[key] is None and required == "nonnull"):
+        if key not in obj:
             if required:
                 raise self.err(_join(path, key), "missing")
             return default
