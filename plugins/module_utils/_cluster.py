@@ -824,6 +824,14 @@ def lock_hash(lock, def_hash=None):
     return h.hash_root()
 
 
+def hashes(obj):
+    """``{"config_hash", "definition_hash", "lock_hash"}`` as computed, ``0x`` lowercase hex
+    (``lock_hash`` None for a definition)."""
+    d = obj.definition if isinstance(obj, Lock) else obj
+    return {"config_hash": "0x" + config_hash(d).hex(), "definition_hash": "0x" + definition_hash(d).hex(),
+            "lock_hash": "0x" + lock_hash(obj).hex() if isinstance(obj, Lock) else None}
+
+
 def fill_lock_hash(lock):
     """Fill the definition's hashes and ``lock_hash`` with their true values."""
     fill_definition_hashes(lock.definition)

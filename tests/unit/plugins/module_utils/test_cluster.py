@@ -41,6 +41,7 @@ def test_vector_hashes(name):
     # The stored hashes are the true ones.
     assert "0x" + d.config_hash.hex() == exp["config_hash"]
     assert "0x" + d.definition_hash.hex() == exp["definition_hash"]
+    assert C.hashes(obj) == {k: exp[k] for k in ("config_hash", "definition_hash", "lock_hash")}
     if exp["lock_hash"]:
         assert "0x" + C.lock_hash(obj).hex() == exp["lock_hash"]
         assert "0x" + obj.lock_hash.hex() == exp["lock_hash"]
