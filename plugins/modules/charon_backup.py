@@ -16,11 +16,11 @@ description:
   - Returns the vault text and the SHA-256 of the plaintext tar. The tar is deterministic (sorted entries,
     owner 0, mtime 0, modes kept), so the digest changes only when content, names or modes change.
   - When O(known_sha256) equals the digest, no vault text is produced (the backup on the controller is current).
-  - The module never changes the host; it reports RV(changed=false). The role C(dvops.charon.charon),
+  - The module never changes the host; it always reports no change. The role C(dvops.charon.charon),
     entry point C(backup), writes the result to the controller.
   - Needs the C(cryptography) Python package on the managed host (the C(dvops.charon.python_deps) role).
 author:
-  - dvops.charon contributors
+  - dvops.charon contributors (@dvops)
 options:
   paths:
     description:
@@ -50,6 +50,7 @@ attributes:
     description: The module only reads; check mode returns the same result.
   diff_mode:
     support: none
+    description: Nothing on the host changes, so there is nothing to show.
 notes:
   - Restore with C(ansible-vault decrypt --output - FILE.vault | tar -x -C DIR).
 seealso:
