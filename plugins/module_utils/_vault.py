@@ -102,3 +102,28 @@ def decrypt(vaulttext, password):
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError as exc:
         raise VaultError("bad padding: %s" % exc)
+
+
+def password_verifier(password, salt=None):
+    """``pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>``: tells whether a backup was made with ``password``.
+
+    Kept beside a backup so a changed password re-encrypts it. It allows no more guessing than the
+    vault file itself (the same KDF and iteration count).
+    """
+    salt = os.urandom(16) if salt is None else bytes(salt)
+    kdf_mod = require("cryptography.hazmat.primitives.kdf.pbkdf2")
+    hashes = require("cryptography.hazmat.primitives.hashes")
+    kdf = kdf_mod.PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=salt, iterations=ITERATIONS)
+    return "pbkdf2-sha256$%d$%s$%s" % (ITERATIONS, binascii.hexlify(salt).decode(), binascii.hexlify(kdf.derive(_b(password))).decode())
+
+
+def verifier_matches(password, verifier):
+    """True when ``verifier`` (from password_verifier) was made with ``password``; False when malformed."""
+    try:
+        scheme, iterations, salt_hex, hash_hex = (verifier or "").strip().split("$")
+        if scheme != "pbkdf2-sha256" or int(iterations) != ITERATIONS:
+            return False
+        salt = binascii.unhexlify(salt_hex)
+    except (ValueError, binascii.Error):
+        return False
+    return _hmac.compare_digest(password_verifier(password, salt=salt), verifier.strip())

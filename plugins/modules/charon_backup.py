@@ -42,7 +42,13 @@ options:
     default: false
   known_sha256:
     description:
-      - SHA-256 (hex) of the plaintext of the backup already kept; when it matches, RV(content) is V(null).
+      - SHA-256 (hex) of the plaintext of the backup already kept; when it matches (and O(known_verifier) matches
+        O(password)), RV(content) is V(null).
+    type: str
+  known_verifier:
+    description:
+      - RV(verifier) returned when the kept backup was made. When it does not match O(password), the backup is
+        produced again, so a changed password re-encrypts it.
     type: str
 attributes:
   check_mode:
@@ -98,8 +104,15 @@ sha256:
   returned: always
   type: str
   sample: 3f0d3b1fd1d07e4ac4a6c1b2c0d4bb3b1fbc8e3f5b7a2d9d8e0c2f8a6b1d2e3f
+verifier:
+  description:
+    - Salted PBKDF2 verifier of O(password) (same KDF as the vault), to keep beside the backup and pass back
+      as O(known_verifier). V(null) without a password.
+  returned: always
+  type: str
+  sample: pbkdf2-sha256$10000$9b1c...$41d3...
 up_to_date:
-  description: Whether O(known_sha256) matched RV(sha256).
+  description: Whether O(known_sha256) matched RV(sha256) (and O(known_verifier) the password).
   returned: always
   type: bool
   sample: false
@@ -180,11 +193,13 @@ def main():
             password=dict(type="str", no_log=True),
             allow_plaintext=dict(type="bool", default=False),
             known_sha256=dict(type="str"),
+            known_verifier=dict(type="str", no_log=False),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    result = dict(changed=False, content=None, encrypted=bool(p["password"]), sha256=None, up_to_date=False, members=[], size=0)
+    result = dict(changed=False, content=None, encrypted=bool(p["password"]), sha256=None, up_to_date=False, members=[], size=0,
+                  verifier=None)
     if not p["paths"]:
         module.fail_json(msg="paths: give at least one file or directory to back up", **result)
     if not p["password"] and not p["allow_plaintext"]:
@@ -204,7 +219,17 @@ def main():
     digest = hashlib.sha256(data).hexdigest()
     result.update(sha256=digest, members=members, size=len(data))
     known = (p["known_sha256"] or "").strip().lower()
-    if known == digest:
+    if p["password"]:
+        # Same password as the kept backup: keep its verifier, so the file beside it stays as it is.
+        if _vault.verifier_matches(p["password"], p["known_verifier"]):
+            result["verifier"] = p["known_verifier"].strip()
+            same_key = True
+        else:
+            result["verifier"] = _vault.password_verifier(p["password"])
+            same_key = False
+    else:
+        same_key = not p["known_verifier"]
+    if known == digest and same_key:
         result["up_to_date"] = True
         module.exit_json(**result)
     if p["password"]:

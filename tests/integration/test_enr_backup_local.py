@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 """`make run`'s first steps on the local inventory (four nodes), in a temporary base directory:
-prepare + enr create four keys and print peer names and ENRs, a rerun changes nothing; the
-backup playbook writes vault files ansible-vault decrypts to the keys, reruns change nothing,
-and without a password it refuses."""
+prepare + enr create four keys, print peer names and ENRs and back the keys up (vault files
+ansible-vault decrypts to the keys); a rerun changes nothing; the backup playbook refuses
+without a password, changes nothing when current and re-encrypts under a new password."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def playbook(tmp_path, playbook_path, *args, extra=None):
     extra_vars = {
         "charon_base_dir": str(tmp_path / "nodes") + "/{{ inventory_hostname }}",
         "charon_backup_dir": str(tmp_path / "backups"),
+        "charon_backup_vault_password": PASSWORD,
     }
     extra_vars.update(extra or {})
     ev = tmp_path / "extra.json"
@@ -60,14 +61,24 @@ def test_enr_then_backup(tmp_path):
     assert set(re.findall(r"enr:-[A-Za-z0-9_-]+", again.stdout)) == set(enrs)
     assert all(r["changed"] == 0 for r in recap(again.stdout).values()), again.stdout[-3000:]
 
+    check_backups(tmp_path, PASSWORD, first.stdout)
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "backups").rglob("*")}
+
     refused = playbook(tmp_path, "playbooks/backup.yml", extra={"charon_backup_vault_password": ""})
     assert refused.returncode != 0 and "No charon_backup_vault_password" in refused.stdout
-    assert not (tmp_path / "backups").exists()
+    assert stamps == {p: p.stat().st_mtime_ns for p in (tmp_path / "backups").rglob("*")}
 
-    backup = playbook(tmp_path, "playbooks/backup.yml", extra={"charon_backup_vault_password": PASSWORD})
-    assert backup.returncode == 0, backup.stdout[-3000:]
-    assert PASSWORD not in backup.stdout
-    vault = VaultLib([("default", VaultSecret(PASSWORD.encode()))])
+    current = playbook(tmp_path, "playbooks/backup.yml")
+    assert current.returncode == 0 and all(r["changed"] == 0 for r in recap(current.stdout).values()), current.stdout[-3000:]
+
+    rotated = playbook(tmp_path, "playbooks/backup.yml", extra={"charon_backup_vault_password": "rotated-" + PASSWORD})
+    assert rotated.returncode == 0 and all(r["changed"] > 0 for r in recap(rotated.stdout).values()), rotated.stdout[-3000:]
+    check_backups(tmp_path, "rotated-" + PASSWORD, rotated.stdout)
+
+
+def check_backups(tmp_path, password, stdout):
+    assert password not in stdout
+    vault = VaultLib([("default", VaultSecret(password.encode()))])
     for host in HOSTS:
         path = tmp_path / "backups" / host / "charon-enr-private-key.vault"
         assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -75,7 +86,4 @@ def test_enr_then_backup(tmp_path):
         with tarfile.open(fileobj=io.BytesIO(plain)) as tar:
             content = tar.extractfile("charon-enr-private-key").read()
         assert content == (tmp_path / "nodes" / host / ".charon" / "charon-enr-private-key").read_bytes()
-        assert content.decode() not in backup.stdout
-
-    rerun = playbook(tmp_path, "playbooks/backup.yml", extra={"charon_backup_vault_password": PASSWORD})
-    assert rerun.returncode == 0 and all(r["changed"] == 0 for r in recap(rerun.stdout).values()), rerun.stdout[-3000:]
+        assert content.decode() not in stdout

@@ -61,3 +61,16 @@ def test_empty_password_is_refused():
 def test_malformed_text_is_refused(text):
     with pytest.raises(_vault.VaultError):
         _vault.decrypt(text, PASSWORD)
+
+
+def test_password_verifier():
+    v = _vault.password_verifier(PASSWORD)
+    assert v.startswith("pbkdf2-sha256$10000$") and PASSWORD not in v
+    assert _vault.verifier_matches(PASSWORD, v)
+    assert not _vault.verifier_matches("other", v)
+    assert _vault.password_verifier(PASSWORD) != v  # salted
+
+
+@pytest.mark.parametrize("bad", [None, "", "x", "pbkdf2-sha256$1$00$00", "pbkdf2-sha256$10000$zz$00", "md5$10000$00$00"])
+def test_malformed_verifier_never_matches(bad):
+    assert not _vault.verifier_matches(PASSWORD, bad)

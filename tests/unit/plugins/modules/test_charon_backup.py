@@ -79,7 +79,8 @@ def test_digest_is_stable_and_tracks_content(capsys, charon_dir):
 def test_known_digest_skips_encryption(capsys, charon_dir):
     key = str(charon_dir / "charon-enr-private-key")
     first, _out = run(capsys, paths=[key], password=PASSWORD)
-    again, _out = run(capsys, paths=[key], password=PASSWORD, known_sha256=first["sha256"].upper())
+    again, _out = run(capsys, paths=[key], password=PASSWORD, known_sha256=first["sha256"].upper(),
+                      known_verifier=first["verifier"])
     assert again["up_to_date"] and again["content"] is None and not again["changed"]
 
 
@@ -120,3 +121,15 @@ def test_unreadable_file_fails_cleanly(capsys, charon_dir, monkeypatch):
     monkeypatch.setattr("builtins.open", deny)
     res, _out = run(capsys, paths=[str(charon_dir / "charon-enr-private-key")], password=PASSWORD)
     assert res["failed"] and "cannot read" in res["msg"] and "Permission denied" in res["msg"]
+
+
+def test_changed_password_reencrypts(capsys, charon_dir):
+    key = str(charon_dir / "charon-enr-private-key")
+    first, out = run(capsys, paths=[key], password=PASSWORD)
+    assert first["verifier"] and PASSWORD not in out
+    same, _out = run(capsys, paths=[key], password=PASSWORD, known_sha256=first["sha256"], known_verifier=first["verifier"])
+    assert same["up_to_date"] and same["verifier"] == first["verifier"]
+    other, _out = run(capsys, paths=[key], password="new-password", known_sha256=first["sha256"], known_verifier=first["verifier"])
+    assert not other["up_to_date"] and other["content"] and other["verifier"] != first["verifier"]
+    legacy, _out = run(capsys, paths=[key], password=PASSWORD, known_sha256=first["sha256"])
+    assert not legacy["up_to_date"]
