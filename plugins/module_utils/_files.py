@@ -11,7 +11,10 @@ exists, so an existing key, lock or keystore can never be replaced by accident.
 from __future__ import annotations
 
 import errno
+import grp
 import os
+import pwd
+import re
 import tempfile
 
 
@@ -119,3 +122,14 @@ def ensure_dir(path, mode=0o755, owner=None, group=None):
     os.chmod(path, mode)
     _chown(path, owner, group)
     return True
+
+
+def resolve_id(value, kind):
+    """uid (kind "owner") or gid (kind "group") from a name or a number; None for an unknown name."""
+    value = str(value).strip()
+    if re.match(r"\A\d+\Z", value):
+        return int(value)
+    try:
+        return pwd.getpwnam(value).pw_uid if kind == "owner" else grp.getgrnam(value).gr_gid
+    except KeyError:
+        return None

@@ -170,17 +170,14 @@ seconds:
   type: float
 '''
 
-import grp
 import json
 import os
-import pwd
-import re
 import shutil
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dvops.charon.plugins.module_utils import _deps, _dkg
+from ansible_collections.dvops.charon.plugins.module_utils import _deps, _dkg, _files
 
 KEY_FILE = "charon-enr-private-key"
 DEF_FILE = "cluster-definition.json"
@@ -197,19 +194,9 @@ class Fail(Exception):
     pass
 
 
-def _resolve_id(value, kind):
-    value = str(value).strip()
-    if re.match(r"\A\d+\Z", value):
-        return int(value)
-    try:
-        return pwd.getpwnam(value).pw_uid if kind == "owner" else grp.getgrnam(value).gr_gid
-    except KeyError:
-        return None
-
-
 def _ids(module):
-    uid = _resolve_id(module.params["owner"], "owner")
-    gid = _resolve_id(module.params["group"], "group")
+    uid = _files.resolve_id(module.params["owner"], "owner")
+    gid = _files.resolve_id(module.params["group"], "group")
     if uid is None or gid is None:
         raise Fail("owner/group: %s/%s do not exist on this host" % (module.params["owner"], module.params["group"]))
     return uid, gid
@@ -283,7 +270,6 @@ def _read_state(data_dir):
 
 
 def _write_state(data_dir, state):
-    from ansible_collections.dvops.charon.plugins.module_utils import _files  # pylint: disable=import-outside-toplevel
     _files.write_atomic(os.path.join(data_dir, STATE_FILE), json.dumps(state).encode(), mode=0o600, overwrite=True)
 
 
@@ -423,7 +409,7 @@ def verify_artifacts(data_dir, d, index):
 
 
 def phase_prepare(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _files  # pylint: disable=import-outside-toplevel
+    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     p = module.params
     if not p["definition"]:
         raise Fail("definition: required for phase prepare")
@@ -511,7 +497,7 @@ def _move_into_place(tmp, data_dir, names):
 
 
 def phase_finish(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _files, _keystore  # pylint: disable=import-outside-toplevel
+    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _keystore  # pylint: disable=import-outside-toplevel
     d, params = _ceremony_inputs(data_dir, module)[:2]
     state = _read_state(data_dir)
     finished, shares = _dkg.finish(params, state, module.params["messages"])
@@ -541,7 +527,6 @@ def phase_finish(module, data_dir, result):
 
 
 def phase_charon_stage(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _files  # pylint: disable=import-outside-toplevel
     _key(data_dir)
     uid, gid = _ids(module)
     _cleanup(data_dir)

@@ -110,25 +110,12 @@ msg:
   sample: ENR private key exists; ENR unchanged
 '''
 
-import grp
 import os
-import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dvops.charon.plugins.module_utils import _deps, _enr, _files, _k1
-
-
-def _resolve_id(value, kind):
-    """uid/gid from a name or a number; None for an unknown name."""
-    value = str(value).strip()
-    if re.match(r"\A\d+\Z", value):
-        return int(value)
-    try:
-        return pwd.getpwnam(value).pw_uid if kind == "owner" else grp.getgrnam(value).gr_gid
-    except KeyError:
-        return None
 
 
 def _parse_mode(value):
@@ -168,10 +155,10 @@ def main():
     result = dict(changed=False, created=False, data_dir_created=False, private_key_path=key_path,
                   enr=None, public_key=None, peer_id=None, peer_name=None)
 
-    uid = _resolve_id(params["owner"], "owner")
+    uid = _files.resolve_id(params["owner"], "owner")
     if uid is None:
         module.fail_json(msg="owner: no user named %r on this host (use a name or a numeric uid)" % params["owner"], **result)
-    gid = _resolve_id(params["group"], "group")
+    gid = _files.resolve_id(params["group"], "group")
     if gid is None:
         module.fail_json(msg="group: no group named %r on this host (use a name or a numeric gid)" % params["group"], **result)
     mode = _parse_mode(params["mode"])

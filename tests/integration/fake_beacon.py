@@ -228,3 +228,21 @@ class FakeCharon(FakeBeaconNode):
             full = _bls.interpolate_g2(dict(sorted(shares.items())[:db.threshold]))
             chain.submit_full_exit({"message": body["message"], "signature": _hex(full)})
         return 200, None
+
+
+def start_fakes(cluster, genesis_validators_root, first_index):
+    """A FAKE chain holding the cluster's validators (indices from ``first_index``), one FAKE
+    beacon node and one FAKE charon per operator. Returns (chain, beacon_node, charons, parsigdb);
+    close the servers with ``stop_fakes``."""
+    chain = FakeChain(cluster.network.genesis_fork_version, cluster.network.capella_fork_version, genesis_validators_root)
+    shares = {}
+    for j, dv in enumerate(cluster.lock.distributed_validators):
+        chain.add_validator(first_index + j, dv.distributed_public_key)
+        shares["0x" + dv.distributed_public_key.hex()] = ["0x" + s.hex() for s in dv.public_shares]
+    db = FakeParSigDB(cluster.lock.definition.threshold, shares)
+    return chain, FakeBeaconNode(chain), [FakeCharon(chain, db, i + 1) for i in range(cluster.n)], db
+
+
+def stop_fakes(beacon_node, charons):
+    for server in [beacon_node] + list(charons):
+        server.close()

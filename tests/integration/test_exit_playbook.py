@@ -18,8 +18,7 @@ import pytest
 
 from ansible_collections.dvops.charon.plugins.module_utils import _bls
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
-from ansible_collections.dvops.charon.tests.integration.fake_beacon import (
-    FakeBeaconNode, FakeChain, FakeCharon, FakeParSigDB)
+from ansible_collections.dvops.charon.tests.integration.fake_beacon import start_fakes, stop_fakes
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GVR = bytes.fromhex("212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f")  # hoodi's
@@ -34,18 +33,9 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def fakes(cluster):
-    c = cluster[0]
-    chain = FakeChain(c.network.genesis_fork_version, c.network.capella_fork_version, GVR)
-    shares = {}
-    for j, dv in enumerate(c.lock.distributed_validators):
-        chain.add_validator(FIRST_INDEX + j, dv.distributed_public_key)
-        shares["0x" + dv.distributed_public_key.hex()] = ["0x" + s.hex() for s in dv.public_shares]
-    db = FakeParSigDB(c.lock.definition.threshold, shares)
-    bn = FakeBeaconNode(chain)
-    charons = [FakeCharon(chain, db, i + 1) for i in range(c.n)]
+    chain, bn, charons, db = start_fakes(cluster[0], GVR, FIRST_INDEX)
     yield chain, bn, charons, db
-    for server in [bn] + charons:
-        server.close()
+    stop_fakes(bn, charons)
 
 
 def _inventory(tmp_path, dirs, charons):

@@ -13,8 +13,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.dvops.charon.plugins.modules import dv_exit
 from ansible_collections.dvops.charon.plugins.module_utils import _bls
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
-from ansible_collections.dvops.charon.tests.integration.fake_beacon import (
-    FakeBeaconNode, FakeChain, FakeCharon, FakeParSigDB)
+from ansible_collections.dvops.charon.tests.integration.fake_beacon import FakeBeaconNode, FakeChain, start_fakes, stop_fakes
 
 GVR = bytes(range(1, 33))
 FIRST_INDEX = 100
@@ -37,18 +36,9 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def fakes(cluster):
-    c = cluster[0]
-    chain = FakeChain(c.network.genesis_fork_version, c.network.capella_fork_version, GVR)
-    shares = {}
-    for j, dv in enumerate(c.lock.distributed_validators):
-        chain.add_validator(FIRST_INDEX + j, dv.distributed_public_key)
-        shares["0x" + dv.distributed_public_key.hex()] = ["0x" + s.hex() for s in dv.public_shares]
-    db = FakeParSigDB(c.lock.definition.threshold, shares)
-    bn = FakeBeaconNode(chain)
-    charons = [FakeCharon(chain, db, i + 1) for i in range(c.n)]
+    chain, bn, charons, db = start_fakes(cluster[0], GVR, FIRST_INDEX)
     yield chain, bn, charons, db
-    for server in [bn] + charons:
-        server.close()
+    stop_fakes(bn, charons)
 
 
 def run(args, check=False, monkeypatch=None):
