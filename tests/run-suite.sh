@@ -24,6 +24,10 @@ stages=("$@")
 
 declare -a summary=()
 failed=0
+# Totals over all stages (tests, sanity tests, lint runs, molecule scenarios) for the closing line.
+total_passed=0
+total_failed=0
+tally() { total_passed=$((total_passed + $1)); total_failed=$((total_failed + $2)); }
 suite_start=$SECONDS
 
 banner() { printf '\n========== %s ==========\n' "$*"; }
@@ -65,8 +69,10 @@ run_pytest() { # stage dir required(yes|no)
   if [ -f "$out/$stage.xml" ] && [ $rc -ne 5 ]; then
     read -r p f e s t < <(junit_counts "$out/$stage.xml")
     local detail="$t tests: $p passed, $f failed, $e errors, $s skipped"
+    tally "$p" $((f + e))
   else
     local detail="pytest exit $rc (no tests collected?)"
+    tally 0 1
   fi
   if [ $rc -eq 0 ]; then record "$stage" ok "$detail" $((SECONDS - start)); else record "$stage" FAIL "$detail" $((SECONDS - start)); fi
 }
@@ -100,6 +106,7 @@ stage_sanity() {
   failed_tests=${failed_tests:-$([ $rc -eq 0 ] && echo 0 || echo "?")}
   ran="${total:-$ran}"
   local detail="$ran tests run, $failed_tests failed"
+  if [[ "$ran" =~ ^[0-9]+$ && "$failed_tests" =~ ^[0-9]+$ ]]; then tally $((ran - failed_tests)) "$failed_tests"; else tally 0 1; fi
   if [ $rc -eq 0 ]; then record sanity ok "$detail" $((SECONDS - start)); else record sanity FAIL "$detail (exit $rc)" $((SECONDS - start)); fi
 }
 
@@ -111,6 +118,7 @@ stage_lint() {
   local line
   line=$(grep -E "^(Passed|Failed): " "$log" | tail -1)
   line=${line:-"no result line (exit $rc)"}
+  if [ $rc -eq 0 ]; then tally 1 0; else tally 0 1; fi
   if [ $rc -eq 0 ]; then record lint ok "$line" $((SECONDS - start)); else record lint FAIL "$line" $((SECONDS - start)); fi
 }
 
@@ -137,6 +145,7 @@ stage_molecule() {
     fi
   done
   local detail="${passed}/${#names[@]} scenarios passed (${names[*]})"
+  tally "$passed" "${#failures[@]}"
   if ((${#failures[@]})); then record molecule FAIL "$detail; failed: ${failures[*]}" $((SECONDS - start)); else record molecule ok "$detail" $((SECONDS - start)); fi
 }
 
@@ -154,4 +163,6 @@ if [ $failed -eq 0 ]; then
 else
   echo "SUITE FAILED: see the stages marked FAIL above ($((SECONDS - suite_start))s)"
 fi
+# The plain closing line CI reads: tests, sanity tests, lint runs and molecule scenarios together.
+echo "suite: $total_passed passed, $total_failed failed"
 exit $failed
