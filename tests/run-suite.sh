@@ -5,10 +5,12 @@
 #   MOLECULE_SCENARIOS="enr" bash tests/run-suite.sh molecule
 # Discovery: unit = tests/unit, integration = tests/integration (test_*.py; none is fine),
 # molecule = every molecule/*/molecule.yml. Exit status is non-zero when any stage fails.
+# Stages are called indirectly ("stage_$name"), which shellcheck cannot follow.
+# shellcheck disable=SC2317
 set -uo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
+cd "$root" || exit 1
 export PATH="$root/.venv/bin:$PATH"
 # ansible-compat (ansible-lint, molecule) keeps its cache in $VIRTUAL_ENV/.ansible when set, instead of
 # ~/.ansible where a stale installed copy of this collection could shadow the checkout.
@@ -66,7 +68,7 @@ run_pytest() { # stage dir required(yes|no)
   [ "$stage" = integration ] && xdist=(-n "${PYTEST_WORKERS:-2}")
   pytest "$dir" -p no:cacheprovider -ra --junitxml="$out/$stage.xml" "${xdist[@]}"
   rc=$?
-  if [ -f "$out/$stage.xml" ] && [ $rc -ne 5 ]; then
+  if [ -f "$out/$stage.xml" ] && [ "$rc" -ne 5 ]; then
     read -r p f e s t < <(junit_counts "$out/$stage.xml")
     local detail="$t tests: $p passed, $f failed, $e errors, $s skipped"
     tally "$p" $((f + e))
@@ -74,7 +76,7 @@ run_pytest() { # stage dir required(yes|no)
     local detail="pytest exit $rc (no tests collected?)"
     tally 0 1
   fi
-  if [ $rc -eq 0 ]; then record "$stage" ok "$detail" $((SECONDS - start)); else record "$stage" FAIL "$detail" $((SECONDS - start)); fi
+  if [ "$rc" -eq 0 ]; then record "$stage" ok "$detail" $((SECONDS - start)); else record "$stage" FAIL "$detail" $((SECONDS - start)); fi
 }
 
 stage_unit() { run_pytest unit tests/unit yes; }
@@ -103,11 +105,11 @@ stage_sanity() {
   # ansible-test ends a failed run with: FATAL: The N sanity test(s) listed below (out of M) failed.
   failed_tests=$(sed -nE 's/^FATAL: The ([0-9]+) sanity test.*/\1/p' "$log" | tail -1)
   total=$(sed -nE 's/^FATAL: .*\(out of ([0-9]+)\).*/\1/p' "$log" | tail -1)
-  failed_tests=${failed_tests:-$([ $rc -eq 0 ] && echo 0 || echo "?")}
+  failed_tests=${failed_tests:-$([ "$rc" -eq 0 ] && echo 0 || echo "?")}
   ran="${total:-$ran}"
   local detail="$ran tests run, $failed_tests failed"
   if [[ "$ran" =~ ^[0-9]+$ && "$failed_tests" =~ ^[0-9]+$ ]]; then tally $((ran - failed_tests)) "$failed_tests"; else tally 0 1; fi
-  if [ $rc -eq 0 ]; then record sanity ok "$detail" $((SECONDS - start)); else record sanity FAIL "$detail (exit $rc)" $((SECONDS - start)); fi
+  if [ "$rc" -eq 0 ]; then record sanity ok "$detail" $((SECONDS - start)); else record sanity FAIL "$detail (exit $rc)" $((SECONDS - start)); fi
 }
 
 stage_lint() {
@@ -118,8 +120,8 @@ stage_lint() {
   local line
   line=$(grep -E "^(Passed|Failed): " "$log" | tail -1)
   line=${line:-"no result line (exit $rc)"}
-  if [ $rc -eq 0 ]; then tally 1 0; else tally 0 1; fi
-  if [ $rc -eq 0 ]; then record lint ok "$line" $((SECONDS - start)); else record lint FAIL "$line" $((SECONDS - start)); fi
+  if [ "$rc" -eq 0 ]; then tally 1 0; else tally 0 1; fi
+  if [ "$rc" -eq 0 ]; then record lint ok "$line" $((SECONDS - start)); else record lint FAIL "$line" $((SECONDS - start)); fi
 }
 
 stage_molecule() {
@@ -138,7 +140,7 @@ stage_molecule() {
     t0=$SECONDS
     molecule test -s "$s" 2>&1 | tee "$out/molecule-$s.log"
     rc=${PIPESTATUS[0]}
-    if [ $rc -eq 0 ]; then
+    if [ "$rc" -eq 0 ]; then
       passed=$((passed + 1)); echo "molecule $s: passed in $((SECONDS - t0))s"
     else
       failures+=("$s"); echo "molecule $s: FAILED (exit $rc) in $((SECONDS - t0))s"

@@ -6,8 +6,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
 need_apt=()
-command -v docker >/dev/null 2>&1 || need_apt+=(docker.io)
+# The engine, not just a client: some images ship the docker CLI without dockerd.
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v mmdebstrap >/dev/null 2>&1 || need_apt+=(mmdebstrap)
+# ansible-test sanity lints the shell scripts only when shellcheck is present.
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "testbed: missing ${need_apt[*]}; run as root or install them" >&2

@@ -12,7 +12,7 @@ sock.settimeout(1.0)
 deadline = time.monotonic() + seconds
 while time.monotonic() < deadline:
     try:
-        conn, _ = sock.accept()
+        conn = sock.accept()[0]
         conn.close()
     except socket.timeout:
         pass
