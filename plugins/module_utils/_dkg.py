@@ -202,6 +202,16 @@ def _check_own(state, ordered, round_no):
                        "attempt: restart the ceremony" % round_no, state["index"])
 
 
+def _round_messages(params, state, messages, round_no):
+    """Check this host holds the state of ``round_no`` for this definition, then return the
+    round's messages in operator order, with this host's own message unchanged in transit."""
+    if state.get("round") != round_no or state.get("definition_hash") != params["definition_hash"].hex():
+        raise DKGError("no round-%d state for this definition on this host: restart the ceremony from round 1" % round_no)
+    ordered = _sorted_messages(params, messages, round_no)
+    _check_own(state, ordered, round_no)
+    return ordered
+
+
 def _field(body, key, sender, size=None):
     try:
         return unhex(body.get(key), size, key)
@@ -322,10 +332,7 @@ def round2(params, state, messages, enr_key):
     lib = _lib()
     index = state["index"]
     dh = params["definition_hash"]
-    if state.get("round") != 1 or state.get("definition_hash") != dh.hex():
-        raise DKGError("no round-1 state for this definition on this host: restart the ceremony from round 1")
-    ordered = _sorted_messages(params, messages, 1)
-    _check_own(state, ordered, 1)
+    ordered = _round_messages(params, state, messages, 1)
     parsed = _parse_round1(params, ordered)
     others = [i for i in range(1, n + 1) if i != index]
 
@@ -431,10 +438,7 @@ def round3(params, state, messages, enr_key, build_lock):
     lib = _lib()
     index = state["index"]
     dh = params["definition_hash"]
-    if state.get("round") != 2 or state.get("definition_hash") != dh.hex():
-        raise DKGError("no round-2 state for this definition on this host: restart the ceremony from round 1")
-    ordered = _sorted_messages(params, messages, 2)
-    _check_own(state, ordered, 2)
+    ordered = _round_messages(params, state, messages, 2)
     _check_transcripts(ordered, bytes.fromhex(state["transcript1"]), 1)
 
     groups = len(params["amounts"]) + 1
@@ -535,11 +539,7 @@ def finish(params, state, messages):
     n = check_params(params)[0]
     lib = _lib()
     index = state["index"]
-    dh = params["definition_hash"]
-    if state.get("round") != 3 or state.get("definition_hash") != dh.hex():
-        raise DKGError("no round-3 state for this definition on this host: restart the ceremony from round 1")
-    ordered = _sorted_messages(params, messages, 3)
-    _check_own(state, ordered, 3)
+    ordered = _round_messages(params, state, messages, 3)
     _check_transcripts(ordered, bytes.fromhex(state["transcript2"]), 2)
     lock_hash = bytes.fromhex(state["lock_hash"])
     for k, msg in enumerate(ordered, 1):
