@@ -538,7 +538,6 @@ def finish(params, state, messages):
     shares (ints, validator order) for its keystores."""
     n = check_params(params)[0]
     lib = _lib()
-    index = state["index"]
     ordered = _round_messages(params, state, messages, 3)
     _check_transcripts(ordered, bytes.fromhex(state["transcript2"]), 2)
     lock_hash = bytes.fromhex(state["lock_hash"])
