@@ -21,6 +21,8 @@ import secrets as _secrets
 import unicodedata
 
 from ansible_collections.dvops.charon.plugins.module_utils import _deps, _files
+# One Go-JSON writer for every charon file (definitions, locks, keystores, deposit data).
+from ansible_collections.dvops.charon.plugins.module_utils._cluster import go_json
 
 DEFAULT_ROUNDS = 262144
 DEFAULT_PATH = "m/12381/3600/0/0/0"
@@ -231,14 +233,6 @@ def canonical(keystore):
         if key in keystore:
             out[key] = _sorted_map(keystore[key]) if key == "crypto" else keystore[key]
     return out
-
-
-def go_json(obj):
-    """Go ``json.MarshalIndent(v, "", " ")`` bytes, no trailing newline (charon-formats.md §0)."""
-    s = json.dumps(obj, indent=1, ensure_ascii=False)
-    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        s = s.replace(a, b)
-    return s.encode("utf-8")
 
 
 def marshal(keystore):
