@@ -18,7 +18,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 tools="${DVOPS_TOOLS_DIR:-$root/.cache/tools}"
 pins="$root/tests/testbed/programs/pins.py"
 # Bump when the recipe below changes in a way that changes the binary (forces one rebuild).
-recipe=2
+recipe=3
 
 log() { echo "programs: $*"; }
 die() { echo "programs: $*" >&2; exit 1; }
@@ -36,9 +36,7 @@ module_of() {
 # Release metadata the upstream builds set with -ldflags, from the module's origin when the
 # proxy reports it (charon: tag commit; geth's proxy entry has none, so geth says so itself).
 ldflags_of() {
-  local name="$1" version="$2" info="$3" hash time
-  hash="$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print((d.get("Origin") or {}).get("Hash",""))' "$info")"
-  time="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("Time",""))' "$info")"
+  local name="$1" version="$2" hash="$3" time="$4"
   case "$name" in
     charon)
       # app/version: `var version = "v1.10"` is overwritten by charon's release build (Makefile:
@@ -84,7 +82,7 @@ and the Go module proxy refuses the module: $err"
 }
 
 build_one() {
-  local name="$1" version module pkg wrapper dir out work inputs flags took start
+  local name="$1" version module pkg wrapper dir out work inputs flags took start hash time
   read -r module pkg < <(module_of "$name") || die "unknown program $name (charon, geth, mev-boost)"
   version="$(python3 "$pins" version "$name" 2>/dev/null)" || unavailable "$name" "$module"
   wrapper="$root/tests/testbed/programs/$name"
@@ -104,12 +102,15 @@ build_one() {
   fi
   (cd "$work" && go mod edit -require="$module@$version")
   export GOFLAGS=-mod=mod GOTOOLCHAIN=local
-  (cd "$work" && go mod download -json "$module@$version" >"$work/info.json") \
-    || die "go mod download $module@$version failed: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("Error",""))' "$work/info.json" 2>/dev/null)"
-  flags="$(ldflags_of "$name" "$version" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Info"])' "$work/info.json")")"
-  inputs="$(printf 'recipe %s\nprogram %s %s\npackage %s\ngo %s %s/%s cgo=%s\nldflags %s\nwrapper %s\n' \
-    "$recipe" "$name" "$version" "$pkg" "$(go env GOVERSION)" "$(go env GOOS)" "$(go env GOARCH)" \
-    "$(go env CGO_ENABLED)" "$flags" "$(cat "$work/go.mod" "$wrapper/go.sum" | sha256sum | cut -c1-64)")"
+  # The origin (tag commit) and time the proxy reports for the version ("-" when it has none).
+  read -r hash time < <(cd "$work" && go list -m -f \
+    '{{with .Origin}}{{.Hash}}{{else}}-{{end}} {{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' "$module@$version") \
+    || die "the Go module proxy has no $module@$version: $(cd "$work" && go list -m "$module@$version" 2>&1)"
+  [ "$hash" != - ] || hash=""
+  flags="$(ldflags_of "$name" "$version" "$hash" "$time")"
+  inputs="$(printf 'recipe %s\nprogram %s %s\npackage %s\ngo %s\nldflags %s\nwrapper %s\n' \
+    "$recipe" "$name" "$version" "$pkg" "$(go env GOVERSION GOOS GOARCH CGO_ENABLED | paste -sd' ')" "$flags" \
+    "$(cat "$work/go.mod" "$wrapper/go.sum" | sha256sum | cut -c1-64)")"
 
   if [ -x "$out" ] && [ -f "$out.inputs" ] && [ "$(cat "$out.inputs")" = "$inputs" ]; then
     log "$name $version: cached, nothing to build ($out)"
