@@ -16,7 +16,8 @@ description:
   - Understands every cluster version charon reads, V(v1.0.0) to V(v1.11.0), and computes C(config_hash),
     C(definition_hash) and C(lock_hash) with charon's exact rules for each version.
   - "Checks, each reported by name in RV(checks): C(config_hash), C(definition_hash), C(lock_hash) (computed vs stored),
-    C(num_validators), C(threshold), C(deposit_amounts), C(operator_enrs), the EIP-712 C(operator_signatures) and
+    C(num_validators), C(threshold), C(deposit_amounts), C(operator_enrs) (locks only; for a definition see
+    RV(ceremony_ready)), the EIP-712 C(operator_signatures) and
     C(creator_signature), C(public_shares) (the shares interpolate to each validator key), C(signature_aggregate),
     C(builder_registrations), C(node_signatures) and C(deposit_data) in the lock."
   - "For a data directory also: C(enr_private_key) (the node's key matches one operator, which gives RV(node_index)),
@@ -267,10 +268,26 @@ errors:
   elements: str
   sample: ['node_signatures: node_signatures[1]: does not recover to operator 1''s ENR key']
 valid:
-  description: Whether every check passed.
+  description:
+    - Whether every check passed. For a definition these are the checks charon makes when it loads one (hashes,
+      signatures, deposit amounts, threshold); operators that have not joined yet (empty ENR) or an ENR that does
+      not parse leave it valid, as in charon, and are reported by RV(ceremony_ready).
   returned: success
   type: bool
   sample: true
+ceremony_ready:
+  description:
+    - Whether a DKG can run on it - RV(valid), every operator has joined (non-empty ENR), every ENR parses with a
+      valid record signature, and no peer is listed twice. V(false) with RV(ceremony_problems) saying why.
+  returned: success
+  type: bool
+  sample: false
+ceremony_problems:
+  description: Why the operators are not ready for the ceremony, per operator (empty when they are).
+  returned: success
+  type: list
+  elements: str
+  sample: ['operators[2].enr: empty, the operator 0x3F2a...91 has not joined yet']
 node_index:
   description: For a data directory, the operator index whose ENR matches the node's key (V(null) when none does).
   returned: success
@@ -465,7 +482,10 @@ def inspect(path, verify_signatures=True, network=None, release=None):
     if lock is not None:
         report = _cluster.verify_lock(lock, verify_signatures=verify_signatures, release=release)
     else:
-        report = _cluster.verify_definition(d, verify_signatures=verify_signatures, release=release)
+        # Valid the way charon's Definition.VerifyHashes/VerifySignatures say (they hash and sign the ENR text and
+        # never parse it); whether every operator joined with a usable ENR is the separate ceremony_ready.
+        report = _cluster.verify_definition(d, verify_signatures=verify_signatures, release=release, check_enrs=False)
+    not_ready = _cluster.operator_enr_problems(d)
     try:
         net = d.network(release)
     except _networks.NetworkError:
@@ -505,7 +525,8 @@ def inspect(path, verify_signatures=True, network=None, release=None):
         if lock is not None:
             result["deposit_data_files"] = _check_deposit_files(data_dir, lock, report, verify_signatures, release)
             result["keystores"] = _check_keystores(data_dir, lock, node_index, report)
-    result.update(checks=dict(report.checks), errors=list(report.errors), valid=report.valid)
+    result.update(checks=dict(report.checks), errors=list(report.errors), valid=report.valid,
+                  ceremony_ready=report.valid and not not_ready, ceremony_problems=not_ready)
     return result
 
 

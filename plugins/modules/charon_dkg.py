@@ -14,7 +14,7 @@ description:
   - Runs one O(phase) of the DKG on one operator host. The play C(playbooks/dkg.yml) runs the phases on all operator
     hosts at once and relays the messages between rounds; the controller only ever carries public data
     (commitments, proofs, shares encrypted to the recipient's ENR key, partial signatures).
-  - The native ceremony (C(dvops-frost-keygen-v1)) is FROST key generation over BLS12-381 per validator, with Feldman
+  - The native ceremony (C(dkg_algorithm) V(frost)) is FROST key generation over BLS12-381 per validator, with Feldman
     commitments, Schnorr proofs of knowledge bound to the definition hash, shares encrypted with ECDH(secp256k1) +
     HKDF + AES-256-GCM to the recipient's ENR key, and every message signed by its sender's ENR key. Each host checks
     everything it receives and aborts naming the operator at fault; equivocation by the relay is detected by
@@ -77,8 +77,9 @@ options:
     default: true
   engine:
     description:
-      - V(native) requires the definition's C(dkg_algorithm) to be the native one (C(dvops-frost-keygen-v1));
-        V(charon) accepts what C(charon dkg) runs (C(default), C(frost), C(pedersen)).
+      - V(native) runs a definition whose C(dkg_algorithm) is FROST key generation (V(frost), charon's V(default),
+        or V(dvops-frost-keygen-v1) written by earlier releases); V(charon) accepts what C(charon dkg) v1.10 runs
+        (V(default), V(frost), V(pedersen)).
     type: str
     default: native
     choices: [native, charon]
@@ -106,8 +107,9 @@ attributes:
     description: V(status), V(definition) and V(prepare) report what they would do; the ceremony rounds are skipped.
     details: In check mode the phases V(round1) to V(finish), V(cleanup) and the charon engine phases change nothing.
 notes:
-  - charon's own C(charon dkg) does not run the C(dvops-frost-keygen-v1) algorithm, so a native definition must be
-    run with this module; the resulting lock is a standard v1.10 lock that C(charon run) accepts.
+  - The native engine records C(dkg_algorithm) V(frost), the value charon uses for the same algorithm, so that
+    charon's own tools (C(charon run), C(charon alpha edit add-validators)) accept the lock. Locks of earlier
+    releases (V(dvops-frost-keygen-v1)) stay valid, but charon's add-validators refuses that value.
 seealso:
   - module: dvops.charon.charon_cluster_info
 '''
@@ -214,19 +216,48 @@ def _key(data_dir):
         raise Fail(str(exc))
 
 
-def _parse_definition(text, source, verify_signatures=True):
+def _parse_definition(text, source, verify_signatures=True, enr_hosts=None):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     try:
         d = _cluster.parse_definition(text, source)
     except ValueError as exc:
         raise Fail("%s: %s" % (source, exc))
-    report = _cluster.verify_definition(d, verify_signatures=verify_signatures)
+    report = _cluster.verify_definition(d, verify_signatures=verify_signatures, check_enrs=False)
     if not report.valid:
         raise Fail("%s does not verify: %s" % (source, "; ".join(report.as_dict()["errors"])))
+    _check_enrs_ready(d, source, enr_hosts or {})
     if not 2 <= d.threshold <= len(d.operators):
         raise Fail("%s: threshold %d must satisfy 2 <= threshold <= operators (%d) for a DKG"
                    % (source, d.threshold, len(d.operators)))
     return d
+
+
+def _check_enrs_ready(d, source, enr_hosts):
+    """Both engines, before any ceremony: every operator joined, every ENR parses, no peer twice (charon dkg would
+    otherwise stop at def.Peers() or hang waiting for a peer listed twice). Names the field and, when the ENR is
+    one of the play's hosts, the host."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
+    issues = _cluster.operator_enr_issues(d)
+    if not issues:
+        return
+    texts = []
+    for k, text in issues:
+        hosts = enr_hosts.get(d.operators[k].enr) or []
+        texts.append("operators[%d].enr%s: %s" % (k, " (host%s %s)" % ("s" if len(hosts) > 1 else "", ", ".join(hosts))
+                                                  if hosts else "", text))
+    raise Fail("%s is not ready for the DKG: %s. Every operator must join with its own ENR (charon enr on the "
+               "operator's node) before the ceremony; fix the definition (or have it re-created) and rerun"
+               % (source, "; ".join(texts)))
+
+
+def _enr_hosts(module):
+    """ENR text -> inventory host names holding it, from the hosts' own ENRs (phase definition), for errors."""
+    enrs = (module.params["create"] or {}).get("operator_enrs") or []
+    hosts = {}
+    for enr, host in zip(enrs, module.params["operator_names"]):
+        if isinstance(enr, str) and enr:
+            hosts.setdefault(enr, []).append(host)
+    return hosts
 
 
 def _own_index(d, private_key):
@@ -330,19 +361,20 @@ def phase_definition(module, result):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     p = module.params
     existing = {}
+    hosts = _enr_hosts(module)
     for i, text in enumerate(p["existing_definitions"]):
         if text:
             d = _parse_definition(text, "existing definition on %s" % (p["operator_names"][i] if i < len(p["operator_names"]) else i),
-                                  p["verify_signatures"])
+                                  p["verify_signatures"], hosts)
             existing.setdefault(d.definition_hash, (i, d))
     if len(existing) > 1:
         raise Fail("the hosts hold different cluster-definition.json files (hashes %s): keep one cluster per inventory "
                    "group and move the others away" % ", ".join("0x" + h.hex() for h in existing))
     given = None
     if p["definition"]:
-        given = _parse_definition(p["definition"], "definition", p["verify_signatures"])
+        given = _parse_definition(p["definition"], "definition", p["verify_signatures"], hosts)
     elif p["definition_url"]:
-        given = _parse_definition(_fetch(p["definition_url"]), p["definition_url"], p["verify_signatures"])
+        given = _parse_definition(_fetch(p["definition_url"]), p["definition_url"], p["verify_signatures"], hosts)
     if existing:
         d = list(existing.values())[0][1]
         if given is not None and given.definition_hash != d.definition_hash:
@@ -365,6 +397,7 @@ def phase_definition(module, result):
             raise Fail("cannot create the definition: %s" % exc)
         if not 2 <= d.threshold <= len(d.operators):
             raise Fail("dvops_threshold %d must satisfy 2 <= threshold <= operators (%d)" % (d.threshold, len(d.operators)))
+        _check_enrs_ready(d, "the new definition", hosts)
         result["source"] = "created"
     result["definition"] = _cluster.marshal_definition(d).decode()
     result["definition_hash"] = "0x" + d.definition_hash.hex()
@@ -414,9 +447,13 @@ def phase_prepare(module, data_dir, result):
     if not p["definition"]:
         raise Fail("definition: required for phase prepare")
     d = _parse_definition(p["definition"], "definition", p["verify_signatures"])
-    if p["engine"] == "native" and d.dkg_algorithm != _dkg.ALGORITHM:
-        raise Fail("the definition's dkg_algorithm is %r; the native engine runs %r. Run it with dvops_dkg_engine=charon "
-                   "(charon dkg), or create the definition for the native engine" % (d.dkg_algorithm, _dkg.ALGORITHM))
+    if p["engine"] == "native" and d.dkg_algorithm not in _dkg.NATIVE_ALGORITHMS:
+        raise Fail("the definition's dkg_algorithm is %r; the native engine runs FROST key generation (%s). Run it "
+                   "with dvops_dkg_engine=charon (charon dkg)" % (d.dkg_algorithm, ", ".join(_dkg.NATIVE_ALGORITHMS)))
+    if p["engine"] == "charon" and d.dkg_algorithm not in _dkg.CHARON_ALGORITHMS:
+        raise Fail("the definition's dkg_algorithm is %r, which charon dkg does not run (it accepts %s and would stop "
+                   "with 'unsupported dkg algorithm' after every peer connected): run it with dvops_dkg_engine=native"
+                   % (d.dkg_algorithm, ", ".join(_dkg.CHARON_ALGORITHMS)))
     if p["engine"] == "native":
         try:
             _dkg.params_from_definition(d)

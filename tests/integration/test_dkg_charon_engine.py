@@ -58,9 +58,42 @@ def test_charon_engine_with_a_fake_charon(tmp_path):
         assert os.stat(os.path.join(d, "charon-enr-private-key")).st_nlink == 1
     calls = open(str(tmp_path / "fixture" / "calls.log")).read().split("\n")
     assert len([x for x in calls if x]) == 4 and all("--p2p-relays" in x for x in calls if x)
+    # ERC-1271 checks: the stack's execution client (geth's published RPC port on the host) by default.
+    assert all("--execution-client-rpc-endpoint http://127.0.0.1:8545" in x for x in calls if x), calls
 
     rc, out = play(tmp_path, str(inventory), {"charon_backup_dir": str(tmp_path / "backups")},
                    playbooks=("playbooks/dkg.yml",))
     assert rc == 0, _failures(out)
     assert set(s["changed"] for s in out["stats"].values()) == {0}
     assert ROOT
+
+
+def test_charon_engine_failure_names_the_cause(tmp_path):
+    # No FAKE: the configured program does not exist. The message says so and how to fix it, not
+    # "Error executing command. ." and "run the play again".
+    c = build_cluster(seed=b"charon engine missing", n=4, num_validators=1)
+    fixture = write_node_dirs(c, tmp_path / "fixture")
+    definition = tmp_path / "cluster-definition.json"
+    definition.write_bytes(c.definition_json)
+    hosts = {}
+    for i in range(4):
+        data_dir = tmp_path / "hosts" / ("node%d" % (i + 1)) / ".charon"
+        data_dir.mkdir(parents=True)
+        shutil.copy(os.path.join(fixture[i], "charon-enr-private-key"), str(data_dir))
+        hosts["node%d" % (i + 1)] = {"charon_data_dir": str(data_dir), "charon_base_dir": str(data_dir.parent)}
+    inv = {"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "python_deps_python": sys.executable, "charon_uid": os.getuid(), "charon_gid": os.getgid(),
+        "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition),
+        "charon_dkg_charon_command": [str(tmp_path / "no-such-charon")], "charon_dkg_backup": False}}}}}
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps(inv))
+    rc, out = play(tmp_path, str(inventory), {}, playbooks=("playbooks/dkg.yml",))
+    assert rc != 0
+    msgs = [m for m in _failures(out) if "Report the aborted ceremony" in m]
+    assert len(msgs) == 4, _failures(out)
+    for m in msgs:
+        assert "no-such-charon is not installed on this host" in m and "point charon_dkg_charon_command" in m, m
+        assert "run the play again" not in m and "Error executing command. ." not in m
+    for h in hosts.values():
+        assert sorted(os.listdir(h["charon_data_dir"])) == ["charon-enr-private-key", "cluster-definition.json"]
