@@ -123,6 +123,8 @@ options:
     description:
       - With V(combine), whether to broadcast the full exit to O(beacon_node_url). V(false) only writes it into
         O(exit_dir), for C(charon exit broadcast) (or this module) to send later.
+      - With V(false) and every validator selected (O(validators) empty), a validator with fewer than a threshold of
+        partials is skipped with a warning (its full exit can be written by a later run), instead of failing.
     type: bool
     default: true
   partial_exits:
@@ -664,6 +666,15 @@ def run(module):
             continue
 
         if delivery == "combine":
+            if not broadcast and not p["validators"] and not check:
+                # Writing files only, all validators: those still short of a threshold are left for a later
+                # run (other operators' partials may come later); an explicit selection must be complete.
+                have = len(set(x["share_index"] for x in partials if x["pubkey"] == entry["pubkey"]))
+                if have < threshold:
+                    entry.update(action="skip", partials=have, share_indices=[], threshold_met=False)
+                    module.warn("validator %s: %d partial exit(s) of the %d needed; no full exit written yet"
+                                % (entry["pubkey"], have, threshold))
+                    continue
             _combine_one(entry, dv, threshold, capella, gvr, partials, sender, p["exit_dir"], ids, check, result)
             continue
 
