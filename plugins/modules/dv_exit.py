@@ -441,15 +441,24 @@ def _ids(p):
 
 
 def _exit_dir(path, ids):
-    """Create ``path`` (0700, owner/group ``ids``) when missing; a symlink there is refused."""
+    """Create ``path`` (0700, owner/group ``ids``) when missing, or give an existing one that owner (charon
+    must get into it; its mode is left alone). A symlink there is refused.  True when something changed."""
     if os.path.islink(path):
         raise _Fail("exit_dir: %s is a symbolic link; exit files are written only into a real directory" % path)
     try:
-        _files.ensure_dir(path, mode=0o700, owner=ids[0], group=ids[1])
+        if _files.ensure_dir(path, mode=0o700, owner=ids[0], group=ids[1]):
+            return True
     except OSError as exc:
         raise _Fail("exit_dir: cannot create %s: %s" % (path, exc.strerror or exc))
     if not os.path.isdir(path):
         raise _Fail("exit_dir: %s exists and is not a directory" % path)
+    if _files.fix_attributes(path, owner=ids[0], group=ids[1]):
+        try:
+            os.lchown(path, -1 if ids[0] is None else ids[0], -1 if ids[1] is None else ids[1])
+        except OSError as exc:
+            raise _Fail("exit_dir: cannot give %s to %s:%s: %s" % (path, ids[0], ids[1], exc.strerror or exc))
+        return True
+    return False
 
 
 def _write_exit_file(path, doc, ids):
@@ -459,7 +468,7 @@ def _write_exit_file(path, doc, ids):
     this content but other ownership or mode is given the wanted ones (charon must read it).
     """
     data = json.dumps(doc, separators=(",", ":")).encode("utf-8")
-    _exit_dir(os.path.dirname(path), ids)
+    dir_changed = _exit_dir(os.path.dirname(path), ids)
     if os.path.lexists(path):
         if os.path.islink(path) or not os.path.isfile(path):
             raise _Fail("%s exists and is not a regular file; it is never replaced: move it away first" % path)
@@ -474,7 +483,7 @@ def _write_exit_file(path, doc, ids):
         if _files.fix_attributes(path, mode=0o600, owner=ids[0], group=ids[1]):
             _files.apply_attributes(path, mode=0o600, owner=ids[0], group=ids[1])
             return True
-        return False
+        return dir_changed
     try:
         _files.write_new(path, data, mode=0o600, owner=ids[0], group=ids[1])
     except (_files.RefuseOverwrite, OSError) as exc:
@@ -707,7 +716,7 @@ def run(module):
                 raise _Fail("charon refused the partial exit of %s: %s" % (sel["pubkey"], exc), result)
             entry["sent"] = result["changed"] = True
         elif delivery == "file":
-            _exit_dir(p["exit_dir"], ids)
+            _exit_dir(p["exit_dir"], ids)  # before partial/ inside it, so that both get the owner
             _write_exit_file(entry["file"], _exit.partial_record(sel["pubkey"], share_index, epoch, index, sig), ids)
             result["changed"] = entry["fresh"] = True
 

@@ -268,6 +268,7 @@ def test_file_then_offline_combine_layout_for_charon(cluster, fakes, monkeypatch
     chain, bn = fakes[0], fakes[1]
     uid, gid = _owner()
     exit_dir = tmp_path / "exits"
+    exit_dir.mkdir(mode=0o755)  # already there, the runner's: given to charon's user, its mode left alone
     parts = []
     for i in (0, 2, 3):
         res = run(dict(data_dir=dirs[i], delivery="file", exit_dir=str(exit_dir), beacon_node_url=bn.url, epoch=300,
@@ -283,6 +284,8 @@ def test_file_then_offline_combine_layout_for_charon(cluster, fakes, monkeypatch
     assert names == sorted(["partial", "exit-%s.json" % _pk(c, 0), "exit-%s.json" % _pk(c, 1)])
     assert sorted(os.listdir(str(exit_dir / "partial"))) == sorted(
         "partial-exit-%s-share-%d.json" % (_pk(c, j), x) for j in (0, 1) for x in (1, 3, 4))
+    st = os.stat(str(exit_dir))
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o755)
     for name in names:
         st = os.lstat(str(exit_dir / name))
         assert (st.st_uid, st.st_gid) == (uid, gid)
