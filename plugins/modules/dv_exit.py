@@ -69,7 +69,7 @@ options:
       - Also used for the beacon lookups when O(beacon_node_url) is not set (charon proxies them; it is asked
         with this node's public shares, as a validator client would).
       - The default is where the collection's compose project publishes it on the operator host (127.0.0.1 only).
-        When it does not answer, the module says so: start the node, or set this option or O(beacon_node_url).
+        When it does not answer, the module says what to do (start the node, or set this option or O(beacon_node_url)).
     type: str
     default: http://127.0.0.1:3600
   beacon_node_url:
@@ -84,7 +84,7 @@ options:
       - Default 194048, charon's C(--exit-epoch) default on every network (charon v1.10.3 C(cmd/exit.go)), so that
         operators using C(charon exit sign) without that flag and operators using this module sign the same exit.
       - A beacon node accepts a voluntary exit only from its epoch on. 194048 is past on mainnet, sepolia, holesky,
-        gnosis and chiado, but on hoodi it is reached on 2027-07-27: until then charon aggregates the partials and
+        gnosis and chiado, but on hoodi it is reached on 2027-07-27, and until then charon aggregates the partials and
         broadcasts, and the beacon node refuses the exit. To exit on hoodi before that, every operator sets the same
         past epoch here (and in C(charon exit sign --exit-epoch) if anyone uses it).
       - An epoch more than 256 epochs (about 27 hours at 12-second slots) after the network's current epoch, by the
