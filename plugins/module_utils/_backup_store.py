@@ -108,9 +108,11 @@ def ensure_dir(dest, host, check_mode=False):
     try:
         if not os.path.isdir(dest):
             if check_mode:
-                parent = dest
-                while not os.path.isdir(parent):
-                    parent = os.path.dirname(parent) or "."
+                parent = os.path.abspath(dest)
+                while not os.path.lexists(parent):
+                    parent = os.path.dirname(parent)
+                if not os.path.isdir(parent):
+                    raise OSError(20, "Not a directory", parent)
                 if not os.access(parent, os.W_OK | os.X_OK):
                     raise OSError(13, "Permission denied", parent)
                 return True
