@@ -175,17 +175,18 @@ def test_no_password_in_kept_module_payloads_or_vvv_output(nodes, tmp_path):
     the backup modules' payloads, args included, must not hold a password: it never leaves the controller."""
     remote_tmp = tmp_path / "remote-tmp"
     run = playbook(nodes, tmp_path / "fresh-backups", "playbooks/backup.yml", "-vvv",
+                   extra={"charon_backup_vault_password": "kept-payload-test-{{ inventory_hostname }}"},
                    env_extra={"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote_tmp)})
     assert run.returncode == 0, run.stdout[-3000:]
-    assert all(r["changed"] > 0 for r in recap(run.stdout).values())    # backups written: the module sealed content
-    passwords = [(LOCAL_PW + h).encode() for h in HOSTS]
+    assert all(r["changed"] > 0 for r in recap(run.stdout).values())    # backups written: the module packed content
+    passwords = [("kept-payload-test-" + h).encode() for h in HOSTS]
     seen_args = False
     for name, text in _payload_texts(remote_tmp):
         for pw in passwords:
             assert pw not in text, "password in the kept payload %s" % name
             assert base64.b64encode(pw) not in text, name
-        # Positive control: the scan reads the kept charon_backup payload's arguments (its recipient key).
-        if b'"recipient"' in text and (str(nodes / "nodes" / "node1" / ".charon") + "/charon-enr-private-key").encode() in text:
+        # Positive control: the scan reads the kept charon_backup payload's arguments (the path to back up).
+        if b'"paths"' in text and (str(nodes / "nodes" / "node1" / ".charon") + "/charon-enr-private-key").encode() in text:
             seen_args = True
     assert seen_args, "no kept charon_backup payload with its arguments found under %s" % remote_tmp
     for pw in passwords:
