@@ -39,7 +39,7 @@ def test_charon_engine_with_a_fake_charon(tmp_path):
         "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition),
         "charon_dkg_charon_command": [sys.executable, FAKE, str(tmp_path / "fixture")],
         # TEST VALUE, NOT A SECRET
-        "charon_backup_vault_password": "dvops-test-vault-password-not-secret"}}}}}
+        "charon_backup_vault_password": "dvops-test-vault-password-not-secret-{{ inventory_hostname }}"}}}}}
     inventory = tmp_path / "hosts.json"
     inventory.write_text(json.dumps(inv))
 
