@@ -160,10 +160,6 @@ size:
   returned: always
   type: int
   sample: 10240
-sealed:
-  description: Internal (module to action plugin) - the tar sealed to O(recipient), base64; V(null) when O(known_sha256) matches.
-  returned: never
-  type: str
 '''
 
 import base64

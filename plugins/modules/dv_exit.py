@@ -500,8 +500,10 @@ def _connect_hint(p, url):
             "(dvops_beacon_node_url) to look the validators up on a beacon node" % url)
 
 
-def _offline_selection(dv_hex, selectors, partials):
-    """Selection without a beacon node (combine, broadcast=false): indices come from the partials."""
+def _offline_selection(dv_hex, selectors, partials, check):
+    """Selection without a beacon node (combine, broadcast=false): indices come from the partials.
+
+    In check mode the hosts have signed nothing, so missing partials are not an error there."""
     pubkeys, indices = _exit.parse_selectors(selectors)
     index_of = {}
     for part in partials:
@@ -515,10 +517,10 @@ def _offline_selection(dv_hex, selectors, partials):
                         "(cluster-lock.json)" % (pk, pos))
     by_index = dict((next(iter(v)), pk) for pk, v in index_of.items())
     for index in indices:
-        if index not in by_index:
+        if index not in by_index and not check:
             raise _Fail("validators: no partial exit given for validator index %d, and without beacon_node_url it "
                         "cannot be looked up" % index)
-    chosen = set(pubkeys) | set(by_index[i] for i in indices) if (pubkeys or indices) else set(dv_hex)
+    chosen = set(pubkeys) | set(by_index[i] for i in indices if i in by_index) if (pubkeys or indices) else set(dv_hex)
     selected = []
     for pk in dv_hex:
         if pk not in chosen:
@@ -526,7 +528,7 @@ def _offline_selection(dv_hex, selectors, partials):
         if pk in index_of:
             # Not looked up: the combined signature, verified under the validator key, binds the index.
             selected.append({"pubkey": pk, "validator_index": next(iter(index_of[pk])), "status": "not_looked_up"})
-        elif pubkeys or indices:
+        elif (pubkeys or indices) and not check:
             raise _Fail("validator %s: no partial exit given, nothing to combine" % pk)
         else:
             selected.append({"pubkey": pk, "validator_index": None, "status": "no_partials"})
@@ -615,7 +617,7 @@ def run(module):
             raise _Fail("beacon_node_url: %s has no pinned genesis validators root, so combining without a beacon "
                         "node is not possible; set beacon_node_url" % network.name, result)
         gvr = network.genesis_validators_root
-        selected = _offline_selection(dv_hex, p["validators"], partials)
+        selected = _offline_selection(dv_hex, p["validators"], partials, check)
     else:
         lookup_url = p["beacon_node_url"] or p["validator_api_url"]
         client = _beacon.BeaconClient(lookup_url, timeout=p["timeout"], validate_certs=p["validate_certs"])

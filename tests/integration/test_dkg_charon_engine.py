@@ -15,6 +15,8 @@ import os
 import shutil
 import sys
 
+import pytest
+
 from ansible_collections.dvops.charon.plugins.module_utils import _cluster
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
 from ansible_collections.dvops.charon.tests.integration.test_dkg_local import ROOT, _failures, play
@@ -68,9 +70,14 @@ def test_charon_engine_with_a_fake_charon(tmp_path):
     assert ROOT
 
 
-def test_charon_engine_failure_names_the_cause(tmp_path):
-    # No FAKE: the configured program does not exist. The message says so and how to fix it, not
-    # "Error executing command. ." and "run the play again".
+@pytest.mark.parametrize("program, cause, fix", [
+    ("no-such-charon", "no-such-charon is not installed on this host", "point charon_dkg_charon_command"),
+    # a program that runs and fails (rc 1, no output): the cause is its exit, the fix is about the ceremony
+    ("/bin/false", "non-zero return code", "every operator online"),
+])
+def test_charon_engine_failure_names_the_cause(tmp_path, program, cause, fix):
+    # No FAKE: the configured program does not exist, or fails. The message says so and how to fix it, not
+    # "Error executing command. ." and "run the play again" for everything.
     c = build_cluster(seed=b"charon engine missing", n=4, num_validators=1)
     fixture = write_node_dirs(c, tmp_path / "fixture")
     definition = tmp_path / "cluster-definition.json"
@@ -85,7 +92,8 @@ def test_charon_engine_failure_names_the_cause(tmp_path):
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "python_deps_python": sys.executable, "charon_uid": os.getuid(), "charon_gid": os.getgid(),
         "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition),
-        "charon_dkg_charon_command": [str(tmp_path / "no-such-charon")], "charon_dkg_backup": False}}}}}
+        "charon_dkg_charon_command": [program if program.startswith("/") else str(tmp_path / program)],
+        "charon_dkg_backup": False}}}}}
     inventory = tmp_path / "hosts.json"
     inventory.write_text(json.dumps(inv))
     rc, out = play(tmp_path, str(inventory), {}, playbooks=("playbooks/dkg.yml",))
@@ -93,7 +101,8 @@ def test_charon_engine_failure_names_the_cause(tmp_path):
     msgs = [m for m in _failures(out) if "Report the aborted ceremony" in m]
     assert len(msgs) == 4, _failures(out)
     for m in msgs:
-        assert "no-such-charon is not installed on this host" in m and "point charon_dkg_charon_command" in m, m
-        assert "run the play again" not in m and "Error executing command. ." not in m
+        assert cause in m and fix in m, m
+        assert "Error executing command. ." not in m
+        assert ("run the play again" in m) == (program == "/bin/false"), m
     for h in hosts.values():
         assert sorted(os.listdir(h["charon_data_dir"])) == ["charon-enr-private-key", "cluster-definition.json"]

@@ -14,6 +14,7 @@ them the tests skip, unless DVOPS_TESTBED_REQUIRED=1 (set by `make test`), where
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -76,6 +77,16 @@ def program(name):
     except ProgramMissing as exc:
         _missing(str(exc))
     return None
+
+
+def file_sha256(path):
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def image_sha256(ref, path):
+    """sha256 of a file inside the image (the image carries the cached build, byte for byte)."""
+    return run(["docker", "run", "--rm", "--entrypoint", "sha256sum", ref, path]).stdout.split()[0]
 
 
 # --- the binaries ---------------------------------------------------------------------------------
@@ -141,6 +152,7 @@ def test_charon_image_is_shaped_like_upstream(docker):
     assert ids == ["1000", "1000", "charon", "/opt/charon"]
     out = run(["docker", "run", "--rm", ref, "version"]).stdout
     assert out.startswith(pinned_version("charon") + " ["), out
+    assert image_sha256(ref, "/usr/local/bin/charon") == file_sha256(program("charon"))
 
 
 def test_charon_image_serves_monitoring_to_its_own_wget(docker):
@@ -175,6 +187,7 @@ def test_geth_image_runs_the_pinned_geth(docker):
     assert config["Entrypoint"] == ["geth"]
     out = run(["docker", "run", "--rm", ref, "version"]).stdout
     assert "Version: %s-stable" % pinned_version("geth").lstrip("v") in out.splitlines(), out
+    assert image_sha256(ref, "/usr/local/bin/geth") == file_sha256(program("geth"))
 
 
 @pytest.mark.parametrize("kind, package, version_cmd", [

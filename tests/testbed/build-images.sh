@@ -19,9 +19,11 @@ tools="${DVOPS_TOOLS_DIR:-$root/.cache/tools}"
 pins="$here/programs/pins.py"
 suite=trixie
 mirror="${DVOPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-# Bump when this script changes what goes into an image (forces one rebuild of everything).
-recipe=1
+# Bump when this script changes what goes into a base / an image (forces one rebuild of those).
+base_recipe=3
+recipe=2
 label=org.dvops.testbed.inputs
+packages_label=org.dvops.testbed.packages
 
 log() { echo "images: $*"; }
 die() { echo "images: $*" >&2; exit 1; }
@@ -49,32 +51,40 @@ packages_of() {
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+old_bases=()
 image_label() { docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$1" 2>/dev/null || true; }
 
 # local/dvops-testbed-base:<flavour>, rebuilt when its package list changes.
 ensure_base() {
   local flavour="$1" tag="local/dvops-testbed-base:$1" packages digest start
   packages="$(packages_of "$flavour")"
-  digest="$(printf 'recipe %s\nsuite %s\npackages %s\n' "$recipe" "$suite" "$packages" | sha)"
+  digest="$(printf 'recipe %s\nsuite %s\npackages %s\n' "$base_recipe" "$suite" "$packages" | sha)"
   if [ "$(image_label "$tag")" = "$digest" ]; then
     return 0
   fi
+  old_bases+=("$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)")
   log "base $tag: mmdebstrap $suite + $packages"
   start=$SECONDS
   # No docs, man pages or locales: the images are for tests; no Recommends (as upstream's apt-get).
+  # The versions Debian gave us, recorded as a label (read back without starting a container):
+  # "pkg=version,pkg=version," (no spaces: LABEL would split there).
   mmdebstrap --quiet --variant=minbase --include="$packages" \
+    --customize-hook="chroot \"\$1\" dpkg-query -W -f '\${Package}=\${Version},' ${packages//,/ } >$work/$flavour.versions" \
     --aptopt='APT::Install-Recommends "false"' \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
     --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
     "$suite" "$work/$flavour.tar" "$mirror"
-  docker import --change "LABEL $label=$digest" "$work/$flavour.tar" "$tag" >/dev/null
+  docker import --change "LABEL $label=$digest" --change "LABEL $packages_label=$(cat "$work/$flavour.versions")" \
+    "$work/$flavour.tar" "$tag" >/dev/null
   rm -f "$work/$flavour.tar"
   log "base $tag: built in $((SECONDS - start))s"
 }
 
 # The real Debian version of the program a monitoring image runs (for its label).
 debian_version() {
-  docker run --rm --entrypoint dpkg-query "local/dvops-testbed-base:monitoring" -W -f '${Version}' "$1"
+  local versions
+  versions="$(docker image inspect --format "{{ index .Config.Labels \"$packages_label\" }}" "local/dvops-testbed-base:monitoring")"
+  tr ',' '\n' <<<"$versions" | sed -n "s/^$1=//p" | grep . || die "no version of $1 recorded on the monitoring base"
 }
 
 build_image() {
@@ -88,8 +98,9 @@ build_image() {
   cp "$here/images/$kind/Dockerfile" "$ctx/"
   case "$kind" in
     charon | geth)
-      program="$tools/programs/$kind-$(python3 "$pins" version "$kind")/$kind"
-      [ -x "$program" ] || die "$program is missing: run tests/testbed/build-programs.sh"
+      # The tag is the version the role pins (charon_image:charon_version), so it names the binary.
+      program="$tools/programs/$kind-$version/$kind"
+      [ -x "$program" ] || die "$program is missing for $ref: run tests/testbed/build-programs.sh (the roles pin $kind $version?)"
       cp "$program" "$ctx/$kind"
       ;;
     prometheus) real="prometheus $(debian_version prometheus)" ;;
@@ -140,4 +151,8 @@ for line in "${images[@]}"; do
   if selected "$kind"; then
     build_image "$kind" "$ref"
   fi
+done
+# Replaced bases go once no image is built on them any more (the daemon refuses otherwise).
+for id in "${old_bases[@]}"; do
+  [ -z "$id" ] || docker rmi "$id" >/dev/null 2>&1 || true
 done

@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: dvops.charon contributors
 # Apache License 2.0 (see LICENSE)
 """What the test bed builds, read from the role defaults (the one source of versions and images).
 
-    pins.py version charon        -> v1.10.3 (charon_version, via tests/fixtures/programs.py)
-    pins.py images                -> "<kind> <name>:<tag>" per line, every image the roles render
+    python3 pins.py version charon        -> v1.10.3 (charon_version, via tests/fixtures/programs.py)
+    python3 pins.py images                -> "<kind> <name>:<tag>" per line, every image the roles render
 
 Plain regex reads (no YAML library): the shell scripts run before the venv exists.
 """

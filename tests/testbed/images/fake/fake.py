@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: dvops.charon contributors
 # Apache License 2.0 (see LICENSE)
@@ -7,7 +6,10 @@ grafana): it is NOT the real program. It prints a FAKE banner, answers the HTTP 
 node stack reaches (health, version, metrics) on the ports the role's command line names, and
 stays up until stopped, so that `docker compose up` can start the whole project.
 
-    fake.py PROGRAM [the real program's arguments...]
+    python3 fake.py PROGRAM [the real program's arguments...]
+
+(The images put a two-line sh wrapper where the real program lives; no shebang here, as
+ansible-test's sanity rules allow only `python`, which the images do not have.)
 
 Every HTTP answer carries ``X-Dvops-Fake: PROGRAM`` and says FAKE in its body.
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -118,6 +119,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    # Accept PROGRAM from the name it is called by (symlinks), else from the first argument.
-    called = re.sub(r"\.py$", "", os.path.basename(sys.argv[0]))
-    sys.exit(main(sys.argv[1:] if called == "fake" else [called] + sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

@@ -370,3 +370,14 @@ def test_keystore_whose_declared_pubkey_is_another_share_is_refused(cluster, fak
     # charon's loader as _keystore implements it refuses the same directory (that check is in _keystore.py)
     with pytest.raises(_keystore.KeystoreError, match="pubkey field does not match the decrypted secret"):
         _keystore.load_keystores(os.path.join(bad, "validator_keys"))
+
+
+def test_offline_combine_needs_partials_except_in_check_mode(cluster, monkeypatch, tmp_path):
+    c, dirs = cluster
+    args = dict(data_dir=dirs[0], delivery="combine", broadcast=False, exit_dir=str(tmp_path / "e"),
+                validators=[_pk(c, 0), FIRST_INDEX + 1], partial_exits=[], confirm=True)
+    assert "no partial exit given for validator index %d" % (FIRST_INDEX + 1) in fails(args, monkeypatch)
+    # --check: the hosts signed nothing, so there is nothing to combine yet; not an error, nothing written
+    res = run(args, check=True, monkeypatch=monkeypatch)
+    assert [e["action"] for e in res["exits"]] == ["skip"] and not os.path.exists(str(tmp_path / "e"))
+    assert "beacon_node_url: required with delivery=combine" in fails(dict(args, broadcast=True), monkeypatch)
