@@ -58,8 +58,8 @@ t="$(now)"
 DVOPS_TOOLS_DIR="$work/tools" bash "$root/tests/testbed/build-programs.sh" >"$work/cached.log"
 row "programs: cached (no-op)" "$(since "$t")" "$(grep -c 'nothing to build' "$work/cached.log") of 2 cached, $(grep -c 'built in' "$work/cached.log" || true) built"
 
-if docker info >/dev/null 2>&1 && docker image inspect "$(python3 "$root/tests/testbed/programs/pins.py" images | head -1 | cut -d' ' -f2)" >/dev/null 2>&1; then
-  ref="$(python3 "$root/tests/testbed/programs/pins.py" images | head -1 | cut -d' ' -f2)"
+if docker info >/dev/null 2>&1 && docker image inspect "$(python3 "$root/tests/testbed/programs/pins.py" images | sed -n 1p | cut -d' ' -f2)" >/dev/null 2>&1; then
+  ref="$(python3 "$root/tests/testbed/programs/pins.py" images | sed -n 1p | cut -d' ' -f2)"
   t="$(now)"
   docker image inspect "$ref" >/dev/null
   row "baseline: docker image inspect" "$(since "$t")" "one image ($ref)"
