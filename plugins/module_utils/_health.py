@@ -152,7 +152,7 @@ def _series(samples, name):
 
 
 def _single(samples, name):
-    values = [value for _, value in _series(samples, name) if not math.isnan(value)]
+    values = [value for _labels, value in _series(samples, name) if not math.isnan(value)]
     if not values:
         return None
     return values[0]

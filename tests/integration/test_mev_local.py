@@ -90,10 +90,10 @@ def test_real_charon_takes_the_rendered_builder_mode(tmp_path):
         assert '"builder-api": "true"' in parsed
         deadline = time.time() + 90
         while True:
-            _, body = http_get(bed.monitoring_url(0) + "/metrics")
+            body = http_get(bed.monitoring_url(0) + "/metrics")[1]
             flags = re.findall(r'^app_peerinfo_builder_api_enabled\{.*peer="([^"]+)"\} (\S+)$', body, re.M)
             if len(flags) == 4:
                 break
             assert time.time() < deadline, flags
             time.sleep(2)
-        assert all(value == "1" for _, value in flags), flags
+        assert all(value == "1" for _peer, value in flags), flags

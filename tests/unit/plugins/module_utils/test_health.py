@@ -31,7 +31,7 @@ def test_parse_real_metrics_keeps_escaped_descriptions():
     assert len(samples) > 1000
     checks = [(labels, value) for name, labels, value in samples if name == "app_health_checks"]
     assert len(checks) == 18  # charon v1.10.3 app/health/checks.go defines 18 checks
-    syncing = [labels for labels, _ in checks if labels["name"] == "beacon_node_syncing"][0]
+    syncing = [labels for labels, _value in checks if labels["name"] == "beacon_node_syncing"][0]
     assert syncing["severity"] == "critical"
     # \n in the exposition becomes a newline; the tabs of charon's Go raw strings stay.
     assert "\n\t\tIf it doesn't resolve" in syncing["description"]
