@@ -15,7 +15,6 @@ so its flags are checked against its documentation only, not against the binary.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
