@@ -152,7 +152,7 @@ def _series(samples, name):
 
 
 def _single(samples, name):
-    values = [value for _, value in _series(samples, name) if not math.isnan(value)]
+    values = [value for _labels, value in _series(samples, name) if not math.isnan(value)]
     if not values:
         return None
     return values[0]
@@ -189,6 +189,7 @@ def summarize_node(readyz_status, readyz_body, metrics_text):
         "beacon_node": {"state": "unknown", "peers": None},
         "validator_client": {"connected": None, "user_agents": []},
         "validators": {"active": None, "total": None},
+        "builder_api": {},
     }
     if metrics_text is None:
         return node
@@ -235,6 +236,9 @@ def summarize_node(readyz_status, readyz_body, metrics_text):
     # charon only evaluates the VC once the beacon node and peers pass: otherwise it is unknown.
     connected = {1: True, 5: False}.get(gauge)
     node["validator_client"] = {"connected": connected, "user_agents": agents}
+    # What each peer (this node included) says about its --builder-api (peerinfo protocol).
+    node["builder_api"] = dict((labels.get("peer", "?"), value >= 1) for labels, value in
+                               _series(samples, "app_peerinfo_builder_api_enabled"))
     node["validators"] = {
         "active": _int_or_none(_single(samples, "core_scheduler_validators_active")),
         "total": _int_or_none(_single(samples, "cluster_validators")),
@@ -445,6 +449,15 @@ def cluster_report(hosts, nodes, min_ready=None):
         message = "%s. Not ready: %s" % (summary, details)
     else:
         message = summary
+    warnings = []
+    builder = {}
+    for node in nodes.values():
+        builder.update(node.get("builder_api") or {})
+    if len(set(builder.values())) > 1:
+        # Mixed builder modes: the peers cannot agree on proposals (blinded vs full blocks).
+        warnings.append("peers disagree on the builder API: on for %s, off for %s" % (
+            ", ".join(sorted(p for p, on in builder.items() if on)),
+            ", ".join(sorted(p for p, on in builder.items() if not on))))
     names = sorted(set(n["cluster_name"] for n in nodes.values() if n.get("cluster_name")))
     hashes = sorted(set(n["cluster_hash"] for n in nodes.values() if n.get("cluster_hash")))
     lines = table_lines(hosts, nodes)
@@ -460,6 +473,7 @@ def cluster_report(hosts, nodes, min_ready=None):
         "not_ready": not_ready,
         "summary": summary,
         "message": message,
-        "table": "\n".join([summary] + lines),
+        "warnings": warnings,
+        "table": "\n".join([summary] + lines + ["WARNING: %s" % w for w in warnings]),
         "nodes": dict((h, dict(nodes[h], host=h)) for h in hosts),
     }

@@ -127,6 +127,11 @@ node:
     validators:
       description: C(active) (C(core_scheduler_validators_active)) and C(total) (C(cluster_validators)).
       type: dict
+    builder_api:
+      description:
+        - Peer name to whether that peer (this node included) runs with C(--builder-api), as charon's peerinfo
+          reports it (C(app_peerinfo_builder_api_enabled)). Every operator must agree.
+      type: dict
     threshold:
       description: The cluster threshold (C(cluster_threshold)).
       type: int

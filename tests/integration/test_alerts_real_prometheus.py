@@ -68,7 +68,7 @@ def test_node_down_alert_fires_for_the_stopped_node(tmp_path):
         try:
             deadline = time.time() + 60
             while True:
-                status, _ = http_get(base + "/-/ready")
+                status = http_get(base + "/-/ready")[0]
                 if status == 200:
                     ups = query(base, "/api/v1/query", query='up{job="charon"}')["result"]
                     if len(ups) == 4 and all(r["value"][1] == "1" for r in ups):

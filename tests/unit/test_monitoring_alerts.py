@@ -79,7 +79,7 @@ def test_charon_metric_names_exist_in_charons_source():
     if not os.path.isdir(CHARON_SRC):
         pytest.skip("charon v1.10.3 source not in the Go module cache")
     known = set()
-    for directory, _, files in os.walk(CHARON_SRC):
+    for directory, _dirs, files in os.walk(CHARON_SRC):
         for name in files:
             if not name.endswith(".go") or name.endswith("_test.go"):
                 continue

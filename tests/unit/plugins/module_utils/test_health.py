@@ -31,7 +31,7 @@ def test_parse_real_metrics_keeps_escaped_descriptions():
     assert len(samples) > 1000
     checks = [(labels, value) for name, labels, value in samples if name == "app_health_checks"]
     assert len(checks) == 18  # charon v1.10.3 app/health/checks.go defines 18 checks
-    syncing = [labels for labels, _ in checks if labels["name"] == "beacon_node_syncing"][0]
+    syncing = [labels for labels, _value in checks if labels["name"] == "beacon_node_syncing"][0]
     assert syncing["severity"] == "critical"
     # \n in the exposition becomes a newline; the tabs of charon's Go raw strings stay.
     assert "\n\t\tIf it doesn't resolve" in syncing["description"]
@@ -324,3 +324,17 @@ def test_cluster_min_ready_setting_and_fallback():
     assert nobody["min_ready"] == 2 and nobody["min_ready_source"].startswith("ceil(2n/3)")
     with pytest.raises(_health.HealthError, match="min_ready"):
         _health.cluster_report(hosts, nodes, min_ready=0)
+
+
+def test_builder_modes_per_peer_and_a_mixed_cluster_warns():
+    ready = _ready()
+    # In this capture peerinfo had only reported this node itself (builder API off).
+    assert ready["builder_api"] == {"considerate-image": False}
+    mixed = 'app_peerinfo_builder_api_enabled{cluster_peer="a",peer="a"} 1\n' \
+            'app_peerinfo_builder_api_enabled{cluster_peer="a",peer="b"} 0\n'
+    node = _health.summarize_node(200, "ok", mixed)
+    assert node["builder_api"] == {"a": True, "b": False}
+    report = _health.cluster_report(["x", "y"], {"x": node, "y": ready})
+    assert report["warnings"] == ["peers disagree on the builder API: on for a, off for b, considerate-image"]
+    assert report["table"].splitlines()[-1].startswith("WARNING: peers disagree on the builder API")
+    assert _health.cluster_report(["y"], {"y": ready})["warnings"] == []
