@@ -87,8 +87,8 @@ class Network(object):
         return "Network(%r, chain_id=%d, fork=%s)" % (self.name, self.chain_id, self.fork_version_hex)
 
 
-def fork_version_bytes(value, field="fork_version"):
-    """4 bytes from ``bytes`` or ``"0x…"``/bare hex text of either case."""
+def _hex_bytes(value, size, field, what):
+    """``size`` bytes from ``bytes`` or ``"0x…"``/bare hex text of either case; errors name ``field``."""
     if isinstance(value, (bytes, bytearray)):
         raw = bytes(value)
     else:
@@ -99,26 +99,19 @@ def fork_version_bytes(value, field="fork_version"):
             raw = bytes.fromhex(text)
         except ValueError:
             raise NetworkError("%s: %r is not hex" % (field, value))
-    if len(raw) != 4:
-        raise NetworkError("%s: a fork version is 4 bytes, got %d" % (field, len(raw)))
+    if len(raw) != size:
+        raise NetworkError("%s: %s is %d bytes, got %d" % (field, what, size, len(raw)))
     return raw
+
+
+def fork_version_bytes(value, field="fork_version"):
+    """4 bytes from ``bytes`` or ``"0x…"``/bare hex text of either case."""
+    return _hex_bytes(value, 4, field, "a fork version")
 
 
 def root_bytes(value, field="genesis_validators_root"):
     """32 bytes from ``bytes`` or ``"0x…"``/bare hex text."""
-    if isinstance(value, (bytes, bytearray)):
-        raw = bytes(value)
-    else:
-        text = str(value).strip()
-        if text[:2] in ("0x", "0X"):
-            text = text[2:]
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raise NetworkError("%s: %r is not hex" % (field, value))
-    if len(raw) != 32:
-        raise NetworkError("%s: a root is 32 bytes, got %d" % (field, len(raw)))
-    return raw
+    return _hex_bytes(value, 32, field, "a root")
 
 
 _BUILTIN = [
