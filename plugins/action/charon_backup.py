@@ -22,17 +22,7 @@ from ansible_collections.dvops.charon.plugins.module_utils import _backup_store,
 
 MODULE = "dvops.charon.charon_backup"
 
-ARGUMENT_SPEC = dict(
-    paths=dict(type="list", elements="path"),
-    root=dict(type="path"),
-    dest=dict(type="path", required=True),
-    name=dict(type="str", required=True),
-    password=dict(type="str", no_log=True),
-    allow_plaintext=dict(type="bool", default=False),
-    rotate=dict(type="bool", default=False),
-    old_password=dict(type="str", no_log=True),
-    preflight=dict(type="bool", default=False),
-)
+ARGUMENT_SPEC = _backup_store.TASK_OPTIONS
 
 
 class ActionModule(ActionBase):

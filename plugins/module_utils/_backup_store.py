@@ -27,6 +27,20 @@ PLAIN = ".tar.b64"
 DIGEST = ".sha256"
 VERIFIER = ".verifier"
 
+# The options of a charon_backup task as the operator writes them (the action plugin validates them;
+# the module on the host takes these plus the ones the action plugin adds: recipient, known_sha256).
+TASK_OPTIONS = dict(
+    paths=dict(type="list", elements="path"),
+    root=dict(type="path"),
+    dest=dict(type="path", required=True),
+    name=dict(type="str", required=True),
+    password=dict(type="str", no_log=True),
+    allow_plaintext=dict(type="bool", default=False),
+    rotate=dict(type="bool", default=False),
+    old_password=dict(type="str", no_log=True),
+    preflight=dict(type="bool", default=False),
+)
+
 
 class StoreError(ValueError):
     """The backups on the controller cannot be written as asked; the message says what to do."""

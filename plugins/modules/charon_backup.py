@@ -172,7 +172,7 @@ import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dvops.charon.plugins.module_utils import _deps, _vault
+from ansible_collections.dvops.charon.plugins.module_utils import _backup_store, _deps, _vault
 
 
 class PackError(ValueError):
@@ -255,15 +255,7 @@ def _walk(full, arc, root, parents):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            paths=dict(type="list", elements="path"),
-            root=dict(type="path"),
-            dest=dict(type="path", required=True),
-            name=dict(type="str", required=True),
-            password=dict(type="str", no_log=True),
-            allow_plaintext=dict(type="bool", default=False),
-            rotate=dict(type="bool", default=False),
-            old_password=dict(type="str", no_log=True),
-            preflight=dict(type="bool", default=False),
+            _backup_store.TASK_OPTIONS,
             recipient=dict(type="str"),
             known_sha256=dict(type="str"),
         ),
