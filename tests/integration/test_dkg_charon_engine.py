@@ -24,8 +24,9 @@ from ansible_collections.dvops.charon.tests.integration.test_dkg_local import RO
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_charon_dkg.py")
 
 
-def test_charon_engine_with_a_fake_charon(tmp_path):
-    c = build_cluster(seed=b"charon engine", n=4, num_validators=2)
+def _charon_engine_inventory(tmp_path, c, extra_vars):
+    """Four local hosts, each with its ENR key from cluster ``c``, the definition file, and an inventory
+    of the charon engine with ``extra_vars``; returns (inventory path, hosts)."""
     fixture = write_node_dirs(c, tmp_path / "fixture")
     definition = tmp_path / "cluster-definition.json"
     definition.write_bytes(c.definition_json)
@@ -35,17 +36,24 @@ def test_charon_engine_with_a_fake_charon(tmp_path):
         data_dir.mkdir(parents=True)
         shutil.copy(os.path.join(fixture[i], "charon-enr-private-key"), str(data_dir))
         hosts["node%d" % (i + 1)] = {"charon_data_dir": str(data_dir), "charon_base_dir": str(data_dir.parent)}
-    inv = {"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": {
+    inv_vars = {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "python_deps_python": sys.executable, "charon_uid": os.getuid(), "charon_gid": os.getgid(),
-        "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition),
+        "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition)}
+    inv_vars.update(extra_vars)
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": inv_vars}}}}))
+    return str(inventory), hosts
+
+
+def test_charon_engine_with_a_fake_charon(tmp_path):
+    c = build_cluster(seed=b"charon engine", n=4, num_validators=2)
+    inventory, hosts = _charon_engine_inventory(tmp_path, c, {
         "charon_dkg_charon_command": [sys.executable, FAKE, str(tmp_path / "fixture")],
         # TEST VALUE, NOT A SECRET
-        "charon_backup_vault_password": "dvops-test-vault-password-not-secret-{{ inventory_hostname }}"}}}}}
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps(inv))
+        "charon_backup_vault_password": "dvops-test-vault-password-not-secret-{{ inventory_hostname }}"})
 
-    rc, out = play(tmp_path, str(inventory), {"charon_backup_dir": str(tmp_path / "backups")},
+    rc, out = play(tmp_path, inventory, {"charon_backup_dir": str(tmp_path / "backups")},
                    playbooks=("playbooks/dkg.yml",))
     assert rc == 0, _failures(out)
     for i in range(4):
@@ -63,7 +71,7 @@ def test_charon_engine_with_a_fake_charon(tmp_path):
     # ERC-1271 checks: the stack's execution client (geth's published RPC port on the host) by default.
     assert all("--execution-client-rpc-endpoint http://127.0.0.1:8545" in x for x in calls if x), calls
 
-    rc, out = play(tmp_path, str(inventory), {"charon_backup_dir": str(tmp_path / "backups")},
+    rc, out = play(tmp_path, inventory, {"charon_backup_dir": str(tmp_path / "backups")},
                    playbooks=("playbooks/dkg.yml",))
     assert rc == 0, _failures(out)
     assert set(s["changed"] for s in out["stats"].values()) == {0}
@@ -79,24 +87,10 @@ def test_charon_engine_failure_names_the_cause(tmp_path, program, cause, fix):
     # No FAKE: the configured program does not exist, or fails. The message says so and how to fix it, not
     # "Error executing command. ." and "run the play again" for everything.
     c = build_cluster(seed=b"charon engine missing", n=4, num_validators=1)
-    fixture = write_node_dirs(c, tmp_path / "fixture")
-    definition = tmp_path / "cluster-definition.json"
-    definition.write_bytes(c.definition_json)
-    hosts = {}
-    for i in range(4):
-        data_dir = tmp_path / "hosts" / ("node%d" % (i + 1)) / ".charon"
-        data_dir.mkdir(parents=True)
-        shutil.copy(os.path.join(fixture[i], "charon-enr-private-key"), str(data_dir))
-        hosts["node%d" % (i + 1)] = {"charon_data_dir": str(data_dir), "charon_base_dir": str(data_dir.parent)}
-    inv = {"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "python_deps_python": sys.executable, "charon_uid": os.getuid(), "charon_gid": os.getgid(),
-        "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition),
+    inventory, hosts = _charon_engine_inventory(tmp_path, c, {
         "charon_dkg_charon_command": [program if program.startswith("/") else str(tmp_path / program)],
-        "charon_dkg_backup": False}}}}}
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps(inv))
-    rc, out = play(tmp_path, str(inventory), {}, playbooks=("playbooks/dkg.yml",))
+        "charon_dkg_backup": False})
+    rc, out = play(tmp_path, inventory, {}, playbooks=("playbooks/dkg.yml",))
     assert rc != 0
     msgs = [m for m in _failures(out) if "Report the aborted ceremony" in m]
     assert len(msgs) == 4, _failures(out)
