@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.parse
@@ -20,7 +19,7 @@ import pytest
 
 from ansible_collections.dvops.charon.tests.fixtures import programs
 from ansible_collections.dvops.charon.tests.fixtures.alert_rules import render
-from ansible_collections.dvops.charon.tests.fixtures.charon_simnet import free_port, http_get
+from ansible_collections.dvops.charon.tests.fixtures.charon_simnet import free_port, http_get, stop_process_group
 
 PROMETHEUS = os.path.join(programs.tools_dir(), "bin", "prometheus")
 
@@ -104,9 +103,4 @@ def test_node_down_alert_fires_for_the_stopped_node(tmp_path):
             (tmp_path / "measured.txt").write_text("node-down alert after %.1fs\n" % elapsed)
             print("CharonNodeDown firing %.1fs after the node stopped" % elapsed)
         finally:
-            os.killpg(prom.pid, signal.SIGTERM)
-            try:
-                prom.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(prom.pid, signal.SIGKILL)
-                prom.wait(timeout=5)
+            stop_process_group(prom)
