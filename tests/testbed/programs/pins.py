@@ -54,9 +54,8 @@ def mapping(role: str, var: str) -> dict[str, str]:
 def images() -> list[tuple[str, str]]:
     """(kind, reference) for every image the roles render; kind names the Dockerfile to build."""
     refs = [
+        # Also the charon DKG engine's image: charon_dkg_charon_image is charon_image:charon_version.
         ("charon", "%s:%s" % (scalar("charon", "charon_image"), pinned_version("charon"))),
-        # The charon DKG engine's image (its own variable); the same charon image when it agrees.
-        ("charon", scalar("charon", "charon_dkg_charon_image")),
         ("geth", "%s:%s" % (scalar("geth", "geth_image"), pinned_version("geth"))),
         ("lighthouse", "%s:%s" % (scalar("lighthouse", "lighthouse_image"), scalar("lighthouse", "lighthouse_version"))),
     ]
