@@ -140,12 +140,13 @@ def test_owner_group_drift_corrected(tmp_path, capsys, monkeypatch):
     data_dir, path = _seed(tmp_path, KEY_HEX.encode())
     calls = []
     # chown to a foreign uid needs root; record the call instead and fake the stat result.
-    monkeypatch.setattr(os, "chown", lambda p, u, g: calls.append((p, u, g)))
+    # (through a descriptor opened without following links: record the file's inode)
+    monkeypatch.setattr(os, "fchown", lambda fd, u, g: calls.append((os.fstat(fd).st_ino, u, g)))
     res, out = run(capsys, diff=True, data_dir=data_dir, owner=str(UID + 1), group=str(GID + 1), mode="0600")
     assert res["changed"]
     assert res["diff"]["before"] == {"owner": UID, "group": GID}
     assert res["diff"]["after"] == {"owner": UID + 1, "group": GID + 1}
-    assert calls == [(os.path.realpath(str(path)), UID + 1, GID + 1)]
+    assert calls == [(os.stat(str(path)).st_ino, UID + 1, GID + 1)]
 
 
 def test_check_mode_missing_key_creates_nothing(tmp_path, capsys):
