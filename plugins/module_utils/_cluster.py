@@ -367,11 +367,15 @@ def _load_json(data, source):
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
             raise ClusterFormatError("not UTF-8 text, so not a JSON cluster file", None, source)
+    if not isinstance(data, str):
+        raise ClusterFormatError("expected JSON text, got %s" % _jtype(data), None, source)
     try:
         obj = json.loads(data)
     except ValueError as exc:
         raise ClusterFormatError("not valid JSON (%s); the file may be truncated or not a cluster file" % exc,
                                  None, source)
+    except RecursionError:
+        raise ClusterFormatError("not a cluster file: JSON nested too deeply", None, source)
     if not isinstance(obj, dict):
         raise ClusterFormatError("expected a JSON object at the top level, got %s" % _jtype(obj), None, source)
     return obj

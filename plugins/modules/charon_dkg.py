@@ -172,7 +172,7 @@ seconds:
 
 import json
 import os
-import shutil
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -205,7 +205,7 @@ def _ids(module):
 def _key(data_dir):
     from ansible_collections.dvops.charon.plugins.module_utils import _enr  # pylint: disable=import-outside-toplevel
     path = os.path.join(data_dir, KEY_FILE)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise Fail("%s does not exist: create the node identity first (--tags enr) or restore it from your backup"
                    % path)
     try:
@@ -214,8 +214,44 @@ def _key(data_dir):
         raise Fail(str(exc))
 
 
+def _read_text(path, what):
+    """Text of the regular file ``path``, never through a link and never blocking on a FIFO; None when
+    nothing is there. A dangling link is something there, and refused like any link."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        data = _files.read_regular(path, MAX_DEFINITION_BYTES)
+    except _files.UnsafePath as exc:
+        raise Fail("%s (expected the %s itself): move it away" % (exc, what))
+    except OSError as exc:
+        raise Fail("cannot read %s: %s" % (path, exc.strerror or exc))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fail("%s is not UTF-8 text, so not a %s: move it away or restore it" % (path, what))
+
+
+def _why(exc):
+    # What is wrong, without echoing the file: the JSON path of a bad field, or the decoder's
+    # reason (position only) when the text is not a JSON object at all.
+    return "field %s is invalid" % exc.field if getattr(exc, "field", None) else getattr(exc, "reason", str(exc))
+
+
+def _load_cluster_file(path, what, hint):
+    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
+    text = _read_text(path, what)
+    if text is None:
+        raise Fail("%s is missing (%s)" % (path, hint))
+    try:
+        return _cluster.load(text, path)
+    except ValueError as exc:
+        raise Fail("%s is not a valid %s (%s): %s" % (path, what, _why(exc), hint))
+
+
 def _parse_definition(text, source, verify_signatures=True):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
+    if not isinstance(text, str):
+        raise Fail("%s: expected the definition JSON text, got %s" % (source, type(text).__name__))
     try:
         d = _cluster.parse_definition(text, source)
     except ValueError as exc:
@@ -259,14 +295,32 @@ def _culprit(module, exc):
     return text
 
 
+# Keys each round's state must hold (written by _dkg.round1/2/3 on this host, 0600).
+STATE_KEYS = {
+    1: ("round", "definition_hash", "index", "self_shares", "message_digest"),
+    2: ("round", "definition_hash", "index", "shares", "group_keys", "public_shares", "transcript1", "message_hashes",
+        "message_digest"),
+}
+STATE_KEYS[3] = STATE_KEYS[2] + ("transcript2", "lock_hash", "lock")
+
+
 def _read_state(data_dir):
     path = os.path.join(data_dir, STATE_FILE)
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+    if not os.path.lexists(path):
         raise Fail("no ceremony state in %s: the previous round did not run on this host; restart the ceremony "
                    "(rerun the play)" % path)
+    try:
+        state = json.loads(_files.read_regular(path, MAX_DEFINITION_BYTES * 4).decode("utf-8"))
+    except (_files.UnsafePath, OSError, ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, _files.UnsafePath) else type(exc).__name__
+        raise Fail("the ceremony state %s cannot be used (%s): restart the ceremony (rerun the play)" % (path, reason))
+    rnd = state.get("round") if isinstance(state, dict) else None
+    if (rnd not in STATE_KEYS or any(k not in state for k in STATE_KEYS[rnd])
+            or not isinstance(state["index"], int) or isinstance(state["index"], bool)
+            or not isinstance(state["definition_hash"], str) or not isinstance(state["message_digest"], str)):
+        raise Fail("the ceremony state %s is damaged or from another version: restart the ceremony (rerun the play)"
+                   % path)
+    return state
 
 
 def _write_state(data_dir, state):
@@ -281,7 +335,10 @@ def _cleanup(data_dir):
         removed.append(state)
     tmp = os.path.join(data_dir, TMP_DIR)
     if os.path.lexists(tmp):
-        shutil.rmtree(tmp)
+        try:
+            _files.remove_tree(tmp)
+        except _files.UnsafePath as exc:
+            raise Fail("%s (the ceremony's temporary outputs belong there)" % exc)
         removed.append(tmp)
     return removed
 
@@ -304,26 +361,55 @@ def phase_status(module, data_dir, result):
     result["enr"] = _enr.node_record(key)
     path = os.path.join(data_dir, DEF_FILE)
     result["definition"] = None
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            result["definition"] = f.read().decode("utf-8", "replace")
+    text = _read_text(path, "definition")
+    if text is not None:
+        # The text is returned only once it parses: a file that does not is never echoed.
         try:
-            result["definition_hash"] = "0x" + _cluster.parse_definition(result["definition"], path).definition_hash.hex()
+            d = _cluster.parse_definition(text, path)
         except ValueError as exc:
-            raise Fail("%s exists but is not a valid definition (%s): move it away or restore it" % (path, exc))
+            raise Fail("%s exists but is not a valid definition (%s): move it away or restore it" % (path, _why(exc)))
+        result.update(definition=text, definition_hash="0x" + d.definition_hash.hex())
     result["artifacts"] = [os.path.join(data_dir, n) for n in _artifact_names(data_dir)]
 
 
 def _amounts(create):
     """Gwei amounts from C(deposit_amounts) (Gwei) or C(deposit_amounts_eth) (ETH, like --deposit-amounts)."""
-    if create.get("deposit_amounts"):
-        return [int(a) for a in create["deposit_amounts"]]
-    if create.get("deposit_amounts_eth"):
+    for key, scale in (("deposit_amounts", 1), ("deposit_amounts_eth", 1000000000)):
+        values = create.get(key)
+        if not values:
+            continue
         try:
-            return [int(round(float(a) * 1000000000)) for a in create["deposit_amounts_eth"]]
-        except (TypeError, ValueError):
-            raise Fail("dvops_deposit_amounts: %r is not a list of ETH amounts" % (create["deposit_amounts_eth"],))
+            if not isinstance(values, list):
+                raise TypeError(values)
+            amounts = [int(round(float(a) * scale)) if scale != 1 else int(a) for a in values]
+        except (TypeError, ValueError, OverflowError):
+            raise Fail("create.%s: %r is not a list of %s amounts" % (key, values, "ETH" if scale != 1 else "Gwei"))
+        if any(a <= 0 or a >= 1 << 64 for a in amounts):
+            raise Fail("create.%s: %r: every amount must be positive (and below 2^64 Gwei)" % (key, values))
+        return amounts
     return None
+
+
+CREATE_TYPES = {"name": (str,), "operator_enrs": (list,), "num_validators": (int,), "threshold": (int,),
+                "network": (str,), "fee_recipient_addresses": (str, list), "withdrawal_addresses": (str, list),
+                "compounding": (bool,), "target_gas_limit": (int,), "dkg_algorithm": (str,)}
+
+
+def _check_create(c):
+    """Types of the C(create) keys, so a wrong one is named instead of crashing deep inside."""
+    for key, types in CREATE_TYPES.items():
+        value = c.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and int in types and re.match(r"\A\s*\d+\s*\Z", value):
+            c[key] = value = int(value)  # a Jinja-templated number arrives as text
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise Fail("create.%s: expected %s, got %s %r" % (key, " or ".join(t.__name__ for t in types),
+                                                            type(value).__name__, value))
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise Fail("create.%s: every entry must be a string" % key)
+        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < 1 << 64:
+            raise Fail("create.%s: %d is out of range" % (key, value))
 
 
 def phase_definition(module, result):
@@ -331,10 +417,13 @@ def phase_definition(module, result):
     p = module.params
     existing = {}
     for i, text in enumerate(p["existing_definitions"]):
-        if text:
-            d = _parse_definition(text, "existing definition on %s" % (p["operator_names"][i] if i < len(p["operator_names"]) else i),
-                                  p["verify_signatures"])
-            existing.setdefault(d.definition_hash, (i, d))
+        if text is None or text == "":
+            continue
+        where = "existing_definitions[%d]%s" % (i, " (%s)" % p["operator_names"][i] if i < len(p["operator_names"]) else "")
+        if not isinstance(text, str):
+            raise Fail("%s: expected the definition JSON text or null, got %s" % (where, type(text).__name__))
+        d = _parse_definition(text, where, p["verify_signatures"])
+        existing.setdefault(d.definition_hash, (i, d))
     if len(existing) > 1:
         raise Fail("the hosts hold different cluster-definition.json files (hashes %s): keep one cluster per inventory "
                    "group and move the others away" % ", ".join("0x" + h.hex() for h in existing))
@@ -352,7 +441,8 @@ def phase_definition(module, result):
     elif given is not None:
         d, result["source"] = given, "given"
     else:
-        c = p["create"] or {}
+        c = dict(p["create"] or {})
+        _check_create(c)
         try:
             d = _cluster.new_definition(
                 c.get("name") or "", c.get("operator_enrs") or [], c.get("num_validators") or 1,
@@ -375,12 +465,12 @@ def verify_artifacts(data_dir, d, index):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     problems = []
     lock_path = os.path.join(data_dir, LOCK_FILE)
-    if not os.path.exists(lock_path):
+    if not os.path.lexists(lock_path):
         return None, ["%s is missing" % lock_path]
     try:
-        lock = _cluster.load_file(lock_path)
-    except ValueError as exc:
-        return None, ["%s: %s" % (lock_path, exc)]
+        lock = _load_cluster_file(lock_path, "lock", "move it away")
+    except Fail as exc:
+        return None, [str(exc)]
     if not isinstance(lock, _cluster.Lock):
         return None, ["%s is not a lock" % lock_path]
     if bytes(lock.definition.definition_hash) != bytes(d.definition_hash):
@@ -396,12 +486,13 @@ def verify_artifacts(data_dir, d, index):
     for v, dv in enumerate(lock.distributed_validators):
         path = os.path.join(keys, "keystore-%d.json" % v)
         try:
-            with open(path) as f:
-                pub = json.load(f).get("pubkey", "")
-        except (OSError, ValueError) as exc:
-            problems.append("%s: %s" % (path, exc))
+            pub = json.loads(_files.read_regular(path, MAX_DEFINITION_BYTES).decode("utf-8")).get("pubkey", "")
+            pub = bytes.fromhex(pub[2:] if pub.startswith("0x") else pub)
+        except (_files.UnsafePath, OSError, ValueError, RecursionError, AttributeError, TypeError) as exc:
+            problems.append("%s: not a readable keystore (%s)" % (path, type(exc).__name__ if not isinstance(
+                exc, (_files.UnsafePath, OSError)) else exc))
             continue
-        if bytes.fromhex(pub) != bytes(dv.public_shares[index]):
+        if pub != bytes(dv.public_shares[index]):
             problems.append("%s holds a key share that is not this operator's public share of validator %d" % (path, v))
         if not os.path.exists(path[:-5] + ".txt"):
             problems.append("%s has no password file" % path)
@@ -426,11 +517,8 @@ def phase_prepare(module, data_dir, result):
     index = _own_index(d, key)
     result.update(index=index, definition_hash="0x" + d.definition_hash.hex(), done=False)
     def_path = os.path.join(data_dir, DEF_FILE)
-    if os.path.exists(def_path):
-        try:
-            have = _cluster.load_file(def_path)
-        except ValueError as exc:
-            raise Fail("%s is not a valid definition (%s): move it away" % (def_path, exc))
+    if os.path.lexists(def_path):
+        have = _load_cluster_file(def_path, "definition", "move it away")
         if bytes(getattr(have, "definition_hash", b"")) != d.definition_hash:
             raise Fail("%s holds another definition (0x%s): move it away to join cluster 0x%s"
                        % (def_path, bytes(have.definition_hash).hex(), d.definition_hash.hex()))
@@ -457,10 +545,9 @@ def phase_prepare(module, data_dir, result):
 def _ceremony_inputs(data_dir, module):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     path = os.path.join(data_dir, DEF_FILE)
-    try:
-        d = _cluster.load_file(path)
-    except ValueError as exc:
-        raise Fail("%s: %s (run phase prepare first)" % (path, exc))
+    d = _load_cluster_file(path, "definition", "run phase prepare first")
+    if not isinstance(d, _cluster.Definition):
+        raise Fail("%s is not a definition: move it away and run phase prepare first" % path)
     report = _cluster.Report()
     _cluster.verify_definition_hashes(d, report)
     if not report.valid:
@@ -508,7 +595,10 @@ def phase_finish(module, data_dir, result):
     uid, gid = _ids(module)
     tmp = os.path.join(data_dir, TMP_DIR)
     if os.path.lexists(tmp):
-        shutil.rmtree(tmp)
+        try:
+            _files.remove_tree(tmp)
+        except _files.UnsafePath as exc:
+            raise Fail("%s (the ceremony's temporary outputs belong there)" % exc)
     os.mkdir(tmp, 0o700)
     names = []
     for name, data in _dkg.deposit_files(lock, d.network().name):
@@ -529,22 +619,28 @@ def phase_finish(module, data_dir, result):
 def phase_charon_stage(module, data_dir, result):
     _key(data_dir)
     uid, gid = _ids(module)
+    definition = _read_text(os.path.join(data_dir, DEF_FILE), "definition")
+    if definition is None:
+        raise Fail("%s is missing (run phase prepare first)" % os.path.join(data_dir, DEF_FILE))
     _cleanup(data_dir)
     tmp = os.path.join(data_dir, TMP_DIR)
     os.mkdir(tmp, 0o700)
     os.chown(tmp, uid, gid)
     # A hard link, not a copy: the key never exists twice on disk, and removing the stage only drops the link.
-    os.link(os.path.join(data_dir, KEY_FILE), os.path.join(tmp, KEY_FILE))
-    with open(os.path.join(data_dir, DEF_FILE), "rb") as f:
-        _files.write_new(os.path.join(tmp, DEF_FILE), f.read(), mode=0o444, owner=uid, group=gid)
+    # (_key refused a link or FIFO at the key path; os.link does not follow a link that appeared since.)
+    os.link(os.path.join(data_dir, KEY_FILE), os.path.join(tmp, KEY_FILE), follow_symlinks=False)
+    _files.write_new(os.path.join(tmp, DEF_FILE), definition.encode("utf-8"), mode=0o444, owner=uid, group=gid)
     result.update(changed=True, stage_dir=tmp)
 
 
 def phase_charon_collect(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
-    d = _cluster.load_file(os.path.join(data_dir, DEF_FILE))
+    d = _load_cluster_file(os.path.join(data_dir, DEF_FILE), "definition", "run phase prepare first")
     index = _own_index(d, _key(data_dir))
     tmp = os.path.join(data_dir, TMP_DIR)
+    try:
+        _files.check_real_dir(tmp, "charon dkg's output")
+    except _files.UnsafePath as exc:
+        raise Fail(str(exc))
     lock, problems = verify_artifacts(tmp, d, index)
     if problems:
         raise Fail("charon dkg's output does not verify: %s" % "; ".join(problems[:8]))
@@ -580,9 +676,11 @@ def main():
     missing = _deps.check_all()
     if missing:
         module.fail_json(msg=" ".join(missing), **result)
-    if phase != "definition" and not os.path.isdir(data_dir):
-        module.fail_json(msg="data_dir: %s is not a directory: create the node identity first (--tags enr)" % data_dir,
-                         **result)
+    if phase != "definition":
+        try:
+            _files.check_real_dir(data_dir, "data_dir")
+        except _files.UnsafePath as exc:
+            module.fail_json(msg="%s (create the node identity first: --tags enr)" % exc, **result)
     if module.check_mode and phase not in ("status", "definition", "prepare"):
         result["msg"] = "check mode: the ceremony does not run"
         module.exit_json(**result)
@@ -612,6 +710,15 @@ def main():
         if exc.culprit:
             result["culprit"] = exc.culprit - 1
         module.fail_json(msg="DKG aborted (%s): %s" % (phase, _culprit(module, exc)), **result)
+    except _files.RefuseOverwrite as exc:
+        result["seconds"] = round(time.time() - start, 3)
+        module.fail_json(msg="%s: %s. Move it away and rerun" % (phase, exc), **result)
+    except OSError as exc:
+        # An unwritable data dir, a full disk...: name the place, not a traceback.
+        result["seconds"] = round(time.time() - start, 3)
+        module.fail_json(msg="phase %s on %s: %s%s (check the data dir's owner and permissions, or run with become)"
+                         % (phase, data_dir, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""),
+                         **result)
     result["seconds"] = round(time.time() - start, 3)
     module.exit_json(**result)
 
