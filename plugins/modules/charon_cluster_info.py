@@ -300,7 +300,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _files, _networks
 
 LOCK_FILE = "cluster-lock.json"
 DEFINITION_FILE = "cluster-definition.json"
@@ -372,10 +372,12 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
     for name in names:
         path = os.path.join(data_dir, name)
         try:
-            with open(path, "rb") as f:
-                entries = json.loads(f.read().decode("utf-8"))
-        except (OSError, ValueError) as exc:
+            entries = json.loads(_files.read_regular(path, 64 << 20).decode("utf-8"))
+        except (OSError, ValueError, _files.UnsafePath) as exc:
             problems.append("%s: not a readable JSON deposit file (%s)" % (name, exc))
+            continue
+        except RecursionError:
+            problems.append("%s: not a JSON deposit file (nested too deeply)" % name)
             continue
         if not isinstance(entries, list) or not entries:
             problems.append("%s: expected a non-empty JSON array of deposits" % name)
