@@ -11,7 +11,9 @@ exists, so an existing key, lock or keystore can never be replaced by accident.
 from __future__ import annotations
 
 import errno
+import fcntl
 import grp
+import json
 import os
 import pwd
 import re
@@ -24,6 +26,10 @@ NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 class RefuseOverwrite(Exception):
     """The target already exists and the collection never replaces it."""
+
+
+class Busy(Exception):
+    """Another process holds the lock right now."""
 
 
 class UnsafePath(Exception):
@@ -284,3 +290,59 @@ def resolve_id(value, kind):
         return pwd.getpwnam(value).pw_uid if kind == "owner" else grp.getgrnam(value).gr_gid
     except KeyError:
         return None
+
+
+# A lock per directory: flock (exclusive, non-blocking) on a lock file, whose content is a lease --------
+
+def lock_file(path):
+    """Open ``path`` (created 0600, never through a link) and flock it exclusively without blocking.
+
+    Returns the descriptor (the lock lasts until it is closed). Raises Busy when another process
+    holds it, UnsafePath when something else than a regular file is there. The inode is checked
+    after locking, so a lock file removed and recreated by its previous holder meanwhile is not
+    mistaken for the current one."""
+    for dummy in range(10):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafePath("%s is a symbolic link; links are never followed: remove it" % path)
+            raise
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise UnsafePath("%s is %s, not a lock file: remove it" % (path, _kind(st)))
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (BlockingIOError, PermissionError):
+                raise Busy("%s is locked by another process" % path)
+            try:
+                current = os.stat(path, follow_symlinks=False).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == st.st_ino:
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    raise Busy("%s keeps being replaced while locking it" % path)
+
+
+def read_lease(fd):
+    """The JSON object stored in a locked lock file ({} when empty or unreadable)."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = os.read(fd, 1 << 16)
+    try:
+        value = json.loads(data.decode("utf-8")) if data.strip() else {}
+    except (ValueError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def write_lease(fd, value):
+    data = json.dumps(value, sort_keys=True).encode()
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    _write_all(fd, data)
+    os.fsync(fd)

@@ -40,7 +40,9 @@ options:
         verified result of this definition it returns RV(done=true).
       - V(round1), V(round2), V(round3), V(finish) are the native ceremony rounds; O(messages) are the previous
         round's messages of all operators. V(finish) writes the artifacts.
-      - V(cleanup) removes ceremony state and temporary outputs (run it whatever the outcome).
+      - V(cleanup) removes ceremony state and temporary outputs (run it whatever the outcome) and releases this run's
+        lease; without O(run_id) it removes only state that no live run holds, and warns that it did. A missing
+        O(data_dir) is nothing to clean.
       - V(charon_stage) prepares a temporary data dir for C(charon dkg) (key linked, definition copied);
         V(charon_collect) verifies what charon wrote there and moves it into place.
     type: str
@@ -92,6 +94,21 @@ options:
     type: list
     elements: str
     default: []
+  run_id:
+    description:
+      - Identifies one run of the play. V(prepare) takes a lease on the data dir for it (in C(<data_dir>/.dvops-dkg.lock))
+        and every later phase checks it still holds it, so a second run on the same data dir is refused plainly instead of
+        breaking the first one's ceremony. V(cleanup) with the same id releases it.
+      - Every phase but V(status) and V(definition) also holds an exclusive C(flock) on that file while it runs.
+      - Without O(run_id) no lease is taken, but a live lease of another run is still respected; V(cleanup) then only
+        discards ceremony state that no live run holds (the stale state a killed run left behind) and reports it.
+    type: str
+  lease_seconds:
+    description:
+      - How long a run's lease stays valid after its last phase; a killed run's lease expires after that. Must exceed the
+        longest gap between two phases of one run (the play uses C(charon_dkg_round_timeout) + 300).
+    type: int
+    default: 1200
   owner:
     description: Owner (name or uid) of the files written.
     type: str
@@ -184,6 +201,7 @@ DEF_FILE = "cluster-definition.json"
 LOCK_FILE = "cluster-lock.json"
 KEYS_DIR = "validator_keys"
 STATE_FILE = ".dvops-dkg-state.json"
+LOCK_NAME = ".dvops-dkg.lock"
 TMP_DIR = ".dvops-dkg-tmp"
 MAX_DEFINITION_BYTES = 16 << 20
 PHASES = ["status", "definition", "prepare", "round1", "round2", "round3", "finish", "cleanup", "charon_stage",
@@ -341,6 +359,90 @@ def _cleanup(data_dir):
             raise Fail("%s (the ceremony's temporary outputs belong there)" % exc)
         removed.append(tmp)
     return removed
+
+
+class _Lock(object):
+    """The data dir's lock for one module run: the flock while the module runs, and the run's lease."""
+
+    def __init__(self, module, data_dir):
+        self.module = module
+        self.path = os.path.join(data_dir, LOCK_NAME)
+        self.run_id = module.params["run_id"]
+        self.lease_seconds = module.params["lease_seconds"]
+        try:
+            self.fd = _files.lock_file(self.path)
+        except _files.Busy:
+            raise Fail("another DKG run is in progress on %s (one of its steps is running right now): wait until it "
+                       "has finished and run the play again; two runs at once would break each other's ceremony"
+                       % data_dir)
+        except _files.UnsafePath as exc:
+            raise Fail(str(exc))
+        self.holder = _files.read_lease(self.fd)
+        age = time.time() - _number(self.holder.get("touched"))
+        self.live = bool(self.holder.get("run_id")) and age < _number(self.holder.get("lease_seconds"),
+                                                                       self.lease_seconds)
+        self.foreign = self.live and self.holder.get("run_id") != self.run_id
+        self.data_dir = data_dir
+
+    def describe(self):
+        h = self.holder
+        return "run %s (started %s, last step %s %d s ago; its lease expires %d s after its last step)" % (
+            h.get("run_id"), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(_number(h.get("started")))),
+            h.get("phase"), time.time() - _number(h.get("touched")), _number(h.get("lease_seconds"), self.lease_seconds))
+
+    def refuse_foreign(self):
+        if self.foreign:
+            raise Fail("another DKG run is in progress on %s: %s. Wait for it to finish; if it was killed, run again "
+                       "once its lease has expired, or remove %s after making sure no run uses this data dir"
+                       % (self.data_dir, self.describe(), self.path))
+
+    def take(self, phase):
+        """prepare: (re)take the lease for this run."""
+        self.refuse_foreign()
+        if self.run_id and not self.module.check_mode:
+            same = self.holder.get("run_id") == self.run_id
+            now = time.time()
+            _files.write_lease(self.fd, {"run_id": self.run_id, "started": self.holder.get("started") if same else now,
+                                         "touched": now, "phase": phase, "lease_seconds": self.lease_seconds})
+            self.holder = _files.read_lease(self.fd)
+
+    def check(self, phase):
+        """A ceremony phase: this run must hold the lease (when it has an id); refresh it."""
+        self.refuse_foreign()
+        if self.run_id:
+            if self.holder.get("run_id") != self.run_id:
+                raise Fail("this run (%s) does not hold the lock on %s (%s): run the play again from the start"
+                           % (self.run_id, self.data_dir, "held by run %s" % self.holder.get("run_id")
+                              if self.holder.get("run_id") else "released or removed"))
+            self.take(phase)
+
+    def close(self, remove=False):
+        # Remove the file while holding the flock when no lease remains in it (inode check in lock_file).
+        if remove or not self.holder.get("run_id"):
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+        os.close(self.fd)
+
+
+def _number(value, default=0):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def phase_cleanup(module, data_dir, lock, result):
+    if lock.foreign:
+        # Another run's secret state: never removed while its lease is live.
+        result.update(removed=[], msg="left the ceremony state of the live %s alone" % lock.describe())
+        return
+    result["removed"] = _cleanup(data_dir)
+    result["changed"] = bool(result["removed"])
+    if result["removed"] and not (lock.run_id and lock.holder.get("run_id") == lock.run_id):
+        module.warn("removed stale DKG ceremony state on this host (%s), left by %s that did not finish; nothing else "
+                    "was touched" % (", ".join(result["removed"]),
+                                     "run %s" % lock.holder["run_id"] if lock.holder.get("run_id") else "a run"))
+    if lock.holder.get("run_id") and (lock.holder.get("run_id") == lock.run_id or not lock.live):
+        lock.holder = {}  # released: close() removes the file
 
 
 def _fetch(url):
@@ -527,9 +629,11 @@ def phase_prepare(module, data_dir, result):
         _files.write_new(def_path, _cluster.marshal_definition(d, rehash=False), mode=0o444, owner=uid, group=gid)
         result["changed"] = True
     if not module.check_mode:
-        if _cleanup(data_dir):
+        removed = _cleanup(data_dir)
+        if removed:
             result["changed"] = True
             result["stale_state_removed"] = True
+            module.warn("removed stale DKG ceremony state left by a run that did not finish: %s" % ", ".join(removed))
     found = _artifact_names(data_dir)
     if not found:
         return
@@ -664,6 +768,8 @@ def main():
             engine=dict(type="str", default="native", choices=["native", "charon"]),
             messages=dict(type="list", elements="dict", default=[]),
             operator_names=dict(type="list", elements="str", default=[]),
+            run_id=dict(type="str"),
+            lease_seconds=dict(type="int", default=1200),
             owner=dict(type="str", default="1000"),
             group=dict(type="str", default="1000"),
         ),
@@ -676,6 +782,11 @@ def main():
     missing = _deps.check_all()
     if missing:
         module.fail_json(msg=" ".join(missing), **result)
+    if not 1 <= module.params["lease_seconds"] <= 7 * 86400:
+        module.fail_json(msg="lease_seconds: %d must be 1 to 604800" % module.params["lease_seconds"], **result)
+    if phase == "cleanup" and not os.path.lexists(data_dir):
+        result.update(removed=[], msg="%s does not exist: nothing to clean" % data_dir)
+        module.exit_json(**result)
     if phase != "definition":
         try:
             _files.check_real_dir(data_dir, "data_dir")
@@ -684,41 +795,50 @@ def main():
     if module.check_mode and phase not in ("status", "definition", "prepare"):
         result["msg"] = "check mode: the ceremony does not run"
         module.exit_json(**result)
+    lock = None
     try:
-        if phase == "status":
-            phase_status(module, data_dir, result)
-        elif phase == "definition":
-            phase_definition(module, result)
-        elif phase == "prepare":
-            phase_prepare(module, data_dir, result)
-        elif phase in ("round1", "round2", "round3"):
-            phase_round(module, data_dir, result, phase)
-        elif phase == "finish":
-            phase_finish(module, data_dir, result)
-        elif phase == "cleanup":
-            result["removed"] = _cleanup(data_dir)
-            result["changed"] = bool(result["removed"])
-        elif phase == "charon_stage":
-            phase_charon_stage(module, data_dir, result)
-        else:
-            phase_charon_collect(module, data_dir, result)
-    except Fail as exc:
-        result["seconds"] = round(time.time() - start, 3)
-        module.fail_json(msg=str(exc), **result)
-    except _dkg.DKGError as exc:
-        result["seconds"] = round(time.time() - start, 3)
-        if exc.culprit:
-            result["culprit"] = exc.culprit - 1
-        module.fail_json(msg="DKG aborted (%s): %s" % (phase, _culprit(module, exc)), **result)
-    except _files.RefuseOverwrite as exc:
-        result["seconds"] = round(time.time() - start, 3)
-        module.fail_json(msg="%s: %s. Move it away and rerun" % (phase, exc), **result)
-    except OSError as exc:
-        # An unwritable data dir, a full disk...: name the place, not a traceback.
-        result["seconds"] = round(time.time() - start, 3)
-        module.fail_json(msg="phase %s on %s: %s%s (check the data dir's owner and permissions, or run with become)"
-                         % (phase, data_dir, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""),
-                         **result)
+        try:
+            if phase not in ("status", "definition"):
+                lock = _Lock(module, data_dir)
+            if phase == "status":
+                phase_status(module, data_dir, result)
+            elif phase == "definition":
+                phase_definition(module, result)
+            elif phase == "prepare":
+                lock.take(phase)
+                phase_prepare(module, data_dir, result)
+            elif phase == "cleanup":
+                phase_cleanup(module, data_dir, lock, result)
+            else:
+                lock.check(phase)
+                if phase in ("round1", "round2", "round3"):
+                    phase_round(module, data_dir, result, phase)
+                elif phase == "finish":
+                    phase_finish(module, data_dir, result)
+                elif phase == "charon_stage":
+                    phase_charon_stage(module, data_dir, result)
+                else:
+                    phase_charon_collect(module, data_dir, result)
+        except Fail as exc:
+            result["seconds"] = round(time.time() - start, 3)
+            module.fail_json(msg=str(exc), **result)
+        except _dkg.DKGError as exc:
+            result["seconds"] = round(time.time() - start, 3)
+            if exc.culprit:
+                result["culprit"] = exc.culprit - 1
+            module.fail_json(msg="DKG aborted (%s): %s" % (phase, _culprit(module, exc)), **result)
+        except _files.RefuseOverwrite as exc:
+            result["seconds"] = round(time.time() - start, 3)
+            module.fail_json(msg="%s: %s. Move it away and rerun" % (phase, exc), **result)
+        except OSError as exc:
+            # An unwritable data dir, a full disk...: name the place, not a traceback.
+            result["seconds"] = round(time.time() - start, 3)
+            module.fail_json(msg="phase %s on %s: %s%s (check the data dir's owner and permissions, or run with become)"
+                             % (phase, data_dir, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""),
+                             **result)
+    finally:
+        if lock is not None:
+            lock.close()
     result["seconds"] = round(time.time() - start, 3)
     module.exit_json(**result)
 

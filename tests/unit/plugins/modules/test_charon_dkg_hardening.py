@@ -65,6 +65,9 @@ def _listing(path):
         for name in dirs + files:
             p = os.path.join(root, name)
             st = os.lstat(p)
+            if os.path.isdir(p) and not os.path.islink(p):
+                out[p] = (st.st_mode, st.st_uid)  # entries are compared one by one (a lock file come and gone
+                continue                           # changes the directory's mtime, nothing else)
             out[p] = (st.st_mode, st.st_size, st.st_mtime_ns, os.readlink(p) if os.path.islink(p) else None)
     return out
 
@@ -264,3 +267,94 @@ def test_owner_out_of_range(tmp_path, capsys):
     res = run(capsys, phase="prepare", data_dir=dirs[0], definition=definition, owner="99999999999999999999")[0]
     assert res["failed"] and "owner" in res["msg"]
     assert not os.path.exists(os.path.join(dirs[0], "cluster-definition.json"))
+
+
+# One run at a time per data dir; a killed run's state does not outlive the next entry point ---------
+
+LOCK = ".dvops-dkg.lock"
+STATE = ".dvops-dkg-state.json"
+
+
+def _prepared(capsys, tmp_path, run_id="run-a"):
+    dirs = _nodes(tmp_path)
+    definition = _definition(capsys, dirs)
+    res = run(capsys, phase="prepare", data_dir=dirs[0], definition=definition, run_id=run_id)[0]
+    assert not res.get("failed"), res
+    return dirs[0], definition
+
+
+def test_a_second_run_is_refused_plainly_and_does_not_disturb_the_first(tmp_path, capsys):
+    d, definition = _prepared(capsys, tmp_path)
+    assert not run(capsys, phase="round1", data_dir=d, run_id="run-a")[0].get("failed")
+    state = open(os.path.join(d, STATE)).read()
+    for phase in ("prepare", "round1", "round2", "finish", "charon_stage"):
+        res = run(capsys, phase=phase, data_dir=d, definition=definition, run_id="run-b")[0]
+        assert res["failed"] and "another DKG run" in res["msg"] and "run-a" in res["msg"], (phase, res)
+    # Run b's cleanup (its rescue/always) leaves run a's secret state alone.
+    res = run(capsys, phase="cleanup", data_dir=d, run_id="run-b")[0]
+    assert not res.get("failed") and not res["changed"] and res["removed"] == []
+    assert open(os.path.join(d, STATE)).read() == state
+    # Run a finishes (here: cleans up), which releases the lock; then run b may start.
+    res = run(capsys, phase="cleanup", data_dir=d, run_id="run-a")[0]
+    assert res["changed"] and not os.path.exists(os.path.join(d, STATE)) and not os.path.lexists(os.path.join(d, LOCK))
+    assert not run(capsys, phase="prepare", data_dir=d, definition=definition, run_id="run-b")[0].get("failed")
+
+
+def test_a_module_running_now_on_the_data_dir_is_detected(tmp_path, capsys):
+    import fcntl
+    d, definition = _prepared(capsys, tmp_path)
+    fd = os.open(os.path.join(d, LOCK), os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a module of another run would, while it works
+    try:
+        start = time.time()
+        res = run(capsys, phase="round1", data_dir=d, run_id="run-a")[0]
+        assert res["failed"] and "in progress" in res["msg"] and time.time() - start < 5
+        assert not os.path.exists(os.path.join(d, STATE))
+    finally:
+        os.close(fd)
+
+
+def test_a_run_that_no_longer_holds_the_lock_stops(tmp_path, capsys):
+    d, definition = _prepared(capsys, tmp_path)
+    res = run(capsys, phase="round1", data_dir=d, run_id="run-other")[0]
+    assert res["failed"] and "another DKG run" in res["msg"]
+    os.unlink(os.path.join(d, LOCK))  # the lease vanished (removed by hand)
+    res = run(capsys, phase="round1", data_dir=d, run_id="run-a")[0]
+    assert res["failed"] and "does not hold the lock" in res["msg"]
+
+
+def test_a_killed_runs_lease_expires_and_its_state_is_discarded_and_reported(tmp_path, capsys):
+    d, definition = _prepared(capsys, tmp_path)
+    assert not run(capsys, phase="round1", data_dir=d, run_id="run-a")[0].get("failed")
+    # While the lease is fresh, an entry point's stale-state sweep (cleanup without run_id) keeps it.
+    res = run(capsys, phase="cleanup", data_dir=d)[0]
+    assert not res["changed"] and os.path.exists(os.path.join(d, STATE))
+    # The run was killed: its lease ages past lease_seconds.
+    lock = os.path.join(d, LOCK)
+    holder = json.load(open(lock))
+    holder["touched"] = time.time() - holder["lease_seconds"] - 1
+    with open(lock, "w") as f:
+        json.dump(holder, f)
+    res, out = run(capsys, phase="cleanup", data_dir=d)
+    assert res["changed"] and os.path.join(d, STATE) in res["removed"]
+    assert "stale" in str(res.get("warnings")) and "run-a" in str(res.get("warnings"))
+    assert not os.path.exists(os.path.join(d, STATE)) and not os.path.lexists(lock)
+
+
+def test_a_new_run_takes_over_an_expired_lease(tmp_path, capsys):
+    d, definition = _prepared(capsys, tmp_path)
+    assert not run(capsys, phase="round1", data_dir=d, run_id="run-a")[0].get("failed")
+    lock = os.path.join(d, LOCK)
+    holder = json.load(open(lock))
+    holder["touched"] = time.time() - holder["lease_seconds"] - 1
+    with open(lock, "w") as f:
+        json.dump(holder, f)
+    res = run(capsys, phase="prepare", data_dir=d, definition=definition, run_id="run-b")[0]
+    assert not res.get("failed") and res["stale_state_removed"], res
+    assert json.load(open(lock))["run_id"] == "run-b"
+
+
+def test_stale_state_sweep_on_a_missing_data_dir_is_a_no_op(tmp_path, capsys):
+    res = run(capsys, phase="cleanup", data_dir=str(tmp_path / "not-yet"))[0]
+    assert not res.get("failed") and not res["changed"]
+    assert not (tmp_path / "not-yet").exists()
