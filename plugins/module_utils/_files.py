@@ -188,6 +188,14 @@ def read_regular(path, max_bytes=None):
         os.close(fd)
 
 
+def check_abs_path(path, field):
+    """Raise UnsafePath unless ``path`` is a non-empty absolute path without NUL bytes: a relative
+    path would land wherever the module happens to run (Ansible's temporary directory, a home)."""
+    if not isinstance(path, str) or not path or "\x00" in path or not os.path.isabs(path):
+        raise UnsafePath("%s: %r is not an absolute path" % (field, path if not isinstance(path, str) or len(path) < 200
+                                                             else path[:200] + "..."))
+
+
 def check_real_dir(path, field):
     """Raise UnsafePath unless ``path`` is a directory itself (not a link to one)."""
     try:
@@ -288,7 +296,7 @@ def resolve_id(value, kind):
         return int(value) if int(value) <= MAX_ID else None
     try:
         return pwd.getpwnam(value).pw_uid if kind == "owner" else grp.getgrnam(value).gr_gid
-    except KeyError:
+    except (KeyError, ValueError):  # ValueError: a NUL byte in the name
         return None
 
 

@@ -103,6 +103,11 @@ options:
       - Without O(run_id) no lease is taken, but a live lease of another run is still respected; V(cleanup) then only
         discards ceremony state that no live run holds (the stale state a killed run left behind) and reports it.
     type: str
+  break_lease:
+    description:
+      - V(prepare) - the run id of a lease to take over although it has not expired, because the play found that run's
+        playbook process gone (a killed run). Only that exact lease is broken.
+    type: str
   lease_seconds:
     description:
       - How long a run's lease stays valid after its last phase; a killed run's lease expires after that. Must exceed the
@@ -171,6 +176,10 @@ done:
 message:
   description: This host's signed message for the next round (public, relayed by the controller).
   returned: when phase is round1, round2 or round3
+  type: dict
+lease:
+  description: The lease another (or this) run holds on the data dir - C(run_id), C(live), C(seconds_since_last_step); V({}) when none.
+  returned: when phase is status
   type: dict
 lock_hash:
   description: C(0x) hex lock hash of the finished lock.
@@ -381,6 +390,9 @@ class _Lock(object):
         age = time.time() - _number(self.holder.get("touched"))
         self.live = bool(self.holder.get("run_id")) and age < _number(self.holder.get("lease_seconds"),
                                                                        self.lease_seconds)
+        self.broken = None
+        if self.live and module.params["break_lease"] and self.holder.get("run_id") == module.params["break_lease"]:
+            self.live, self.broken = False, self.holder.get("run_id")
         self.foreign = self.live and self.holder.get("run_id") != self.run_id
         self.data_dir = data_dir
 
@@ -399,6 +411,9 @@ class _Lock(object):
     def take(self, phase):
         """prepare: (re)take the lease for this run."""
         self.refuse_foreign()
+        if self.broken:
+            self.module.warn("took over the lock on %s from run %s, whose playbook process no longer runs (a killed run)"
+                             % (self.data_dir, self.broken))
         if self.run_id and not self.module.check_mode:
             same = self.holder.get("run_id") == self.run_id
             now = time.time()
@@ -424,6 +439,20 @@ class _Lock(object):
             except FileNotFoundError:
                 pass
         os.close(self.fd)
+
+
+def lease_status(data_dir):
+    """The lease in the data dir (public: run id and whether it is live), read without locking; {} when none."""
+    path = os.path.join(data_dir, LOCK_NAME)
+    try:
+        holder = json.loads(_files.read_regular(path, 1 << 16).decode("utf-8"))
+    except (OSError, ValueError, RecursionError, _files.UnsafePath):
+        return {}
+    if not isinstance(holder, dict) or not isinstance(holder.get("run_id"), str):
+        return {}
+    age = time.time() - _number(holder.get("touched"))
+    return {"run_id": holder["run_id"], "live": age < _number(holder.get("lease_seconds"), 0),
+            "seconds_since_last_step": int(age)}
 
 
 def _number(value, default=0):
@@ -472,6 +501,7 @@ def phase_status(module, data_dir, result):
             raise Fail("%s exists but is not a valid definition (%s): move it away or restore it" % (path, _why(exc)))
         result.update(definition=text, definition_hash="0x" + d.definition_hash.hex())
     result["artifacts"] = [os.path.join(data_dir, n) for n in _artifact_names(data_dir)]
+    result["lease"] = lease_status(data_dir)
 
 
 def _amounts(create):
@@ -769,6 +799,7 @@ def main():
             messages=dict(type="list", elements="dict", default=[]),
             operator_names=dict(type="list", elements="str", default=[]),
             run_id=dict(type="str"),
+            break_lease=dict(type="str"),
             lease_seconds=dict(type="int", default=1200),
             owner=dict(type="str", default="1000"),
             group=dict(type="str", default="1000"),
@@ -776,8 +807,12 @@ def main():
         supports_check_mode=True,
     )
     phase = module.params["phase"]
-    data_dir = os.path.abspath(module.params["data_dir"])
     result = dict(changed=False, phase=phase)
+    try:
+        _files.check_abs_path(module.params["data_dir"], "data_dir")
+    except _files.UnsafePath as exc:
+        module.fail_json(msg=str(exc), **result)
+    data_dir = os.path.abspath(module.params["data_dir"])
     start = time.time()
     missing = _deps.check_all()
     if missing:

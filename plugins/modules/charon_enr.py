@@ -151,6 +151,10 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    try:
+        _files.check_abs_path(params["data_dir"], "data_dir")
+    except _files.UnsafePath as exc:
+        module.fail_json(msg=str(exc))
     data_dir = os.path.abspath(params["data_dir"])
     key_path = os.path.join(data_dir, _enr.KEY_FILE_NAME)
     result = dict(changed=False, created=False, data_dir_created=False, private_key_path=key_path,

@@ -81,8 +81,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    path = os.path.abspath(module.params["path"])
     result = dict(changed=False, changed_paths=0, skipped=[])
+    try:
+        _files.check_abs_path(module.params["path"], "path")
+    except _files.UnsafePath as exc:
+        module.fail_json(msg=str(exc), **result)
+    path = os.path.abspath(module.params["path"])
     ids = []
     for field in ("owner", "group"):
         value = _files.resolve_id(module.params[field], field)

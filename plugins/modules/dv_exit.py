@@ -407,8 +407,14 @@ def run(module):
         raise _Fail("beacon_node_url: required with delivery=combine (the full exit is broadcast to a beacon node)", result)
     if delivery == "file" and not p["exit_dir"]:
         raise _Fail("exit_dir: required with delivery=file", result)
-    if p["epoch"] is not None and p["epoch"] < 0:
-        raise _Fail("epoch: must be a non-negative integer, got %d" % p["epoch"], result)
+    # Bounds (hardening, wip/harden): refused before anything is read, signed or sent.
+    if p["epoch"] is not None and not 0 <= p["epoch"] < 2 ** 64:
+        raise _Fail("epoch: must be a uint64 (0 to 2^64-1), got %d" % p["epoch"], result)
+    if not 1 <= p["timeout"] <= 3600:
+        raise _Fail("timeout: must be 1 to 3600 seconds, got %d" % p["timeout"], result)
+    for field in ("data_dir", "exit_dir"):
+        if p[field] is not None and "\x00" in p[field]:
+            raise _Fail("%s: a path cannot contain a NUL byte" % field, result)
     try:
         _deps.require("py_arkworks_bls12381")
         keystore_lib = None

@@ -358,3 +358,14 @@ def test_stale_state_sweep_on_a_missing_data_dir_is_a_no_op(tmp_path, capsys):
     res = run(capsys, phase="cleanup", data_dir=str(tmp_path / "not-yet"))[0]
     assert not res.get("failed") and not res["changed"]
     assert not (tmp_path / "not-yet").exists()
+
+
+def test_status_reports_the_lease_and_prepare_breaks_only_the_named_one(tmp_path, capsys):
+    d, definition = _prepared(capsys, tmp_path)
+    res = run(capsys, phase="status", data_dir=d)[0]
+    assert res["lease"]["run_id"] == "run-a" and res["lease"]["live"]
+    res = run(capsys, phase="prepare", data_dir=d, definition=definition, run_id="run-b", break_lease="run-x")[0]
+    assert res["failed"] and "run-a" in res["msg"]
+    res = run(capsys, phase="prepare", data_dir=d, definition=definition, run_id="run-b", break_lease="run-a")[0]
+    assert not res.get("failed") and "run-a" in str(res.get("warnings"))
+    assert run(capsys, phase="status", data_dir=d)[0]["lease"]["run_id"] == "run-b"
