@@ -404,9 +404,10 @@ class _Lock(object):
 
     def refuse_foreign(self):
         if self.foreign:
-            raise Fail("another DKG run is in progress on %s: %s. Wait for it to finish; if it was killed, run again "
+            raise Fail("another DKG run is in progress on %s (this run_id: %s): %s. Wait for it to finish; if it was "
+                       "killed, run again "
                        "once its lease has expired, or remove %s after making sure no run uses this data dir"
-                       % (self.data_dir, self.describe(), self.path))
+                       % (self.data_dir, self.run_id, self.describe(), self.path))
 
     def take(self, phase):
         """prepare: (re)take the lease for this run."""
@@ -817,6 +818,10 @@ def main():
     missing = _deps.check_all()
     if missing:
         module.fail_json(msg=" ".join(missing), **result)
+    for field in ("run_id", "break_lease"):
+        if module.params[field] is not None and not re.match(r"\A[\x21-\x7e]{1,256}\Z", module.params[field]):
+            module.fail_json(msg="%s: %r is not a run id (1 to 256 printable ASCII characters, no spaces)"
+                             % (field, module.params[field][:300]), **result)
     if not 1 <= module.params["lease_seconds"] <= 7 * 86400:
         module.fail_json(msg="lease_seconds: %d must be 1 to 604800" % module.params["lease_seconds"], **result)
     if phase == "cleanup" and not os.path.lexists(data_dir):

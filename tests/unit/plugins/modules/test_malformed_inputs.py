@@ -30,9 +30,11 @@ DEEP = "[" * 100000
 # Malformed values per option type. Some are rejected by Ansible's own type check, the others reach
 # the module's code (a string where a number is parsed, a huge or negative number, a NUL byte, text
 # nested too deeply to parse...).
+# (A missing absolute path under /proc: nothing can be created there, not even by root, so a module
+# that creates its directory cannot write outside the test's tree.)
 BAD = {
     "str": [["a", "list"], {"a": "dict"}, "", "\x00", "x" * 70000, DEEP, "99999999999999999999", "-1"],
-    "path": ["", "\x00nul", "relative/dir", "/nonexistent-dvops/x", "x" * 5000, ["a"]],
+    "path": ["", "\x00nul", "relative/dir", "/proc/dvops-nonexistent/x", "x" * 5000, ["a"]],
     "int": ["not-a-number", 2 ** 64, -(2 ** 64), -1, 1.5, [1], {"a": 1}, "99999999999999999999"],
     "bool": ["maybe", 2, [True], {"a": 1}],
     "list": [5, {"a": 1}, DEEP, [None], [[[]]], [5], [DEEP], [{"a": DEEP}]],
@@ -182,8 +184,10 @@ def _dkg_env(phase):
         if phase in ("definition", "prepare"):
             base["definition"] = definition
         if phase not in ("status", "definition"):
-            res = _dkg_run({"phase": "prepare", "data_dir": d, "definition": definition, "owner": UID, "group": GID},
-                           capsys)
+            # As in the play: this run holds the data dir's lease.
+            base["run_id"] = "base-run"
+            res = _dkg_run({"phase": "prepare", "data_dir": d, "definition": definition, "owner": UID, "group": GID,
+                            "run_id": "base-run"}, capsys)
             assert not res.get("failed"), res
         return base
     return env
