@@ -707,15 +707,41 @@ def phase_round(module, data_dir, result, phase):
 
 
 def _move_into_place(tmp, data_dir, names):
-    # The lock goes last: a data dir with a lock always has its deposit data and keys.
+    """Move the finished artifacts from ``tmp`` into ``data_dir``: all or nothing, never replacing.
+
+    Everything in the way is refused before anything moves. Files are moved by hard link + unlink
+    (the link fails with EEXIST where os.rename would silently replace a file that appeared since);
+    a directory is renamed (rename never replaces a non-empty directory). When a move fails anyway,
+    the ones already made are moved back, so the data dir holds all the artifacts or none.
+    The lock goes last: a data dir with a lock always has its deposit data and keys."""
+    ordered = sorted(names, key=lambda n: n == LOCK_FILE)
+    in_way = [os.path.join(data_dir, n) for n in ordered if os.path.lexists(os.path.join(data_dir, n))]
+    if in_way:
+        raise Fail("%s appeared during the ceremony; nothing was moved or overwritten. Move it away and rerun"
+                   % ", ".join(in_way))
     moved = []
-    for name in sorted(names, key=lambda n: n == LOCK_FILE):
-        target = os.path.join(data_dir, name)
-        if os.path.lexists(target):
-            raise Fail("%s appeared during the ceremony; nothing was overwritten. Move it away and rerun" % target)
-        os.rename(os.path.join(tmp, name), target)
-        moved.append(target)
-    return moved
+    try:
+        for name in ordered:
+            src, target = os.path.join(tmp, name), os.path.join(data_dir, name)
+            if os.path.isdir(src) and not os.path.islink(src):
+                os.rename(src, target)
+            else:
+                os.link(src, target, follow_symlinks=False)
+                os.unlink(src)
+            moved.append(name)
+    except OSError as exc:
+        failed = os.path.join(data_dir, name)
+        for back in reversed(moved):
+            src, target = os.path.join(tmp, back), os.path.join(data_dir, back)
+            if os.path.isdir(target) and not os.path.islink(target):
+                os.rename(target, src)
+            else:
+                os.link(target, src, follow_symlinks=False)
+                os.unlink(target)
+        raise Fail("%s could not be moved into place (%s: it appeared during the ceremony?); nothing was overwritten "
+                   "and nothing was left in %s. Move it away and rerun"
+                   % (failed, exc.strerror or exc, data_dir))
+    return [os.path.join(data_dir, n) for n in moved]
 
 
 def phase_finish(module, data_dir, result):

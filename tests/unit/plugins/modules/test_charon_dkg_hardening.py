@@ -369,3 +369,72 @@ def test_status_reports_the_lease_and_prepare_breaks_only_the_named_one(tmp_path
     res = run(capsys, phase="prepare", data_dir=d, definition=definition, run_id="run-b", break_lease="run-a")[0]
     assert not res.get("failed") and "run-a" in str(res.get("warnings"))
     assert run(capsys, phase="status", data_dir=d)[0]["lease"]["run_id"] == "run-b"
+
+
+# The final move never replaces what appeared in the way, and leaves all or nothing ------------------
+
+def _up_to_round3(capsys, tmp_path):
+    dirs = _nodes(tmp_path)
+    definition = _definition(capsys, dirs)
+    for d in dirs:
+        assert not run(capsys, phase="prepare", data_dir=d, definition=definition)[0].get("failed")
+    msgs = []
+    for phase in ("round1", "round2", "round3"):
+        new = []
+        for d in dirs:
+            res = run(capsys, phase=phase, data_dir=d, messages=msgs, operator_names=NAMES)[0]
+            assert not res.get("failed"), res
+            new.append(res["message"])
+        msgs = new
+    return dirs, msgs
+
+
+ARTIFACT_NAMES = ("cluster-lock.json", "validator_keys", "deposit-data.json", "deposit-data-1eth.json")
+
+
+@pytest.mark.parametrize("planted", ["cluster-lock.json", "deposit-data.json", "validator_keys"])
+def test_finish_refuses_an_artifact_that_appeared_and_moves_nothing(tmp_path, capsys, planted):
+    dirs, msgs = _up_to_round3(capsys, tmp_path)
+    d = dirs[0]
+    path = os.path.join(d, planted)
+    if planted == "validator_keys":
+        os.mkdir(path)
+        with open(os.path.join(path, "keystore-0.json"), "w") as f:
+            f.write("operator's own")
+    else:
+        with open(path, "w") as f:
+            f.write("operator's own")
+    res = run(capsys, phase="finish", data_dir=d, messages=msgs, operator_names=NAMES)[0]
+    assert res["failed"] and planted in res["msg"] and "appeared" in res["msg"], res
+    own = os.path.join(path, "keystore-0.json") if planted == "validator_keys" else path
+    assert open(own).read() == "operator's own"
+    assert sorted(n for n in ARTIFACT_NAMES if os.path.lexists(os.path.join(d, n))) == [planted]
+
+
+def test_finish_never_replaces_a_file_that_appears_during_the_move(tmp_path, capsys, monkeypatch):
+    # The lock file appears after the check, just before the lock is moved (the last move): it is
+    # not replaced, and the artifacts already moved go back, so the data dir holds nothing new.
+    dirs, msgs = _up_to_round3(capsys, tmp_path)
+    d = dirs[0]
+    lock = os.path.join(d, "cluster-lock.json")
+    real_link, real_rename = os.link, os.rename
+
+    def appear(dst):
+        if dst == lock and not os.path.exists(lock):
+            with open(lock, "w") as f:
+                f.write("appeared")
+
+    def racing_link(src, dst, *a, **kw):
+        appear(dst)
+        return real_link(src, dst, *a, **kw)
+
+    def racing_rename(src, dst, *a, **kw):
+        appear(dst)
+        return real_rename(src, dst, *a, **kw)
+
+    monkeypatch.setattr(os, "link", racing_link)
+    monkeypatch.setattr(os, "rename", racing_rename)
+    res = run(capsys, phase="finish", data_dir=d, messages=msgs, operator_names=NAMES)[0]
+    assert res["failed"] and "cluster-lock.json" in res["msg"], res
+    assert open(lock).read() == "appeared"
+    assert [n for n in ARTIFACT_NAMES if os.path.lexists(os.path.join(d, n))] == ["cluster-lock.json"]
