@@ -196,6 +196,7 @@ seconds:
   type: float
 '''
 
+import errno
 import json
 import os
 import re
@@ -323,12 +324,13 @@ def _culprit(module, exc):
 
 
 # Keys each round's state must hold (written by _dkg.round1/2/3 on this host, 0600).
+_ROUND2_KEYS = ("round", "definition_hash", "index", "shares", "group_keys", "public_shares", "transcript1",
+                "message_hashes", "message_digest")
 STATE_KEYS = {
     1: ("round", "definition_hash", "index", "self_shares", "message_digest"),
-    2: ("round", "definition_hash", "index", "shares", "group_keys", "public_shares", "transcript1", "message_hashes",
-        "message_digest"),
+    2: _ROUND2_KEYS,
+    3: _ROUND2_KEYS + ("transcript2", "lock_hash", "lock"),
 }
-STATE_KEYS[3] = STATE_KEYS[2] + ("transcript2", "lock_hash", "lock")
 
 
 def _read_state(data_dir):
@@ -706,6 +708,20 @@ def phase_round(module, data_dir, result, phase):
                   definition_hash="0x" + params["definition_hash"].hex())
 
 
+def _move_file(src, target):
+    """Move without ever replacing: a hard link fails with EEXIST when ``target`` exists."""
+    try:
+        os.link(src, target, follow_symlinks=False)
+    except OSError as exc:
+        # EPERM: fs.protected_hardlinks and a file of another user (charon's, when not root);
+        # then a rename right after a fresh check is the best the system offers.
+        if exc.errno not in (errno.EPERM, errno.EXDEV) or os.path.lexists(target):
+            raise
+        os.rename(src, target)
+        return
+    os.unlink(src)
+
+
 def _move_into_place(tmp, data_dir, names):
     """Move the finished artifacts from ``tmp`` into ``data_dir``: all or nothing, never replacing.
 
@@ -726,8 +742,7 @@ def _move_into_place(tmp, data_dir, names):
             if os.path.isdir(src) and not os.path.islink(src):
                 os.rename(src, target)
             else:
-                os.link(src, target, follow_symlinks=False)
-                os.unlink(src)
+                _move_file(src, target)
             moved.append(name)
     except OSError as exc:
         failed = os.path.join(data_dir, name)
@@ -736,8 +751,7 @@ def _move_into_place(tmp, data_dir, names):
             if os.path.isdir(target) and not os.path.islink(target):
                 os.rename(target, src)
             else:
-                os.link(target, src, follow_symlinks=False)
-                os.unlink(target)
+                _move_file(target, src)
         raise Fail("%s could not be moved into place (%s: it appeared during the ceremony?); nothing was overwritten "
                    "and nothing was left in %s. Move it away and rerun"
                    % (failed, exc.strerror or exc, data_dir))
