@@ -369,8 +369,8 @@ def load_keystores(directory, workers=None, require_sequential=True):
         except _files.UnsafePath as exc:
             raise KeystoreError(str(exc))
         except (OSError, ValueError, RecursionError) as exc:
-            raise KeystoreError("%s: cannot read keystore JSON (%s)" % (path, exc if not isinstance(exc, RecursionError)
-                                                                          else "nested too deeply"))
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise KeystoreError("%s: cannot read keystore JSON (%s)" % (path, reason))
         pw_path = path[:-len(".json")] + ".txt"
         try:
             password = _files.read_regular(pw_path, MAX_FILE_BYTES)

@@ -536,7 +536,8 @@ def main():
     # ansible-core validates the sub-options of a dict option only when the value is a dict: an int or
     # list there raises TypeError inside AnsibleModule (a traceback), a string a message without the
     # option's name. Such a value is checked against a plain dict spec instead, which names it.
-    raw = _load_params().get("custom_network")
+    params = _load_params()
+    raw = params.get("custom_network") if isinstance(params, dict) else None
     plain = raw is not None and not isinstance(raw, dict)
     module = AnsibleModule(argument_spec=_argument_spec(not plain), supports_check_mode=True)
     if plain:

@@ -390,8 +390,8 @@ class _Lock(object):
             raise Fail(str(exc))
         self.holder = _files.read_lease(self.fd)
         age = time.time() - _number(self.holder.get("touched"))
-        self.live = bool(self.holder.get("run_id")) and age < _number(self.holder.get("lease_seconds"),
-                                                                       self.lease_seconds)
+        valid_for = _number(self.holder.get("lease_seconds"), self.lease_seconds)
+        self.live = bool(self.holder.get("run_id")) and age < valid_for
         self.broken = None
         if self.live and module.params["break_lease"] and self.holder.get("run_id") == module.params["break_lease"]:
             self.live, self.broken = False, self.holder.get("run_id")
@@ -539,8 +539,8 @@ def _check_create(c):
         if isinstance(value, str) and int in types and re.match(r"\A\s*\d+\s*\Z", value):
             c[key] = value = int(value)  # a Jinja-templated number arrives as text
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise Fail("create.%s: expected %s, got %s %r" % (key, " or ".join(t.__name__ for t in types),
-                                                            type(value).__name__, value))
+            wanted = " or ".join(t.__name__ for t in types)
+            raise Fail("create.%s: expected %s, got %s %r" % (key, wanted, type(value).__name__, value))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             raise Fail("create.%s: every entry must be a string" % key)
         if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < 1 << 64:

@@ -38,8 +38,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports what would change (RV(changed_paths)) without changing it.
   diff_mode:
     support: none
+    description: No diff is returned.
 seealso:
   - module: ansible.builtin.file
 '''
@@ -71,6 +73,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dvops.charon.plugins.module_utils import _files
+
 
 def main():
     module = AnsibleModule(

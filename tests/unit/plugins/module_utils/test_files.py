@@ -201,9 +201,9 @@ def test_chown_tree_changes_what_is_inside_and_never_the_link_targets(tmp_path, 
 
     monkeypatch.setattr(os, "chown", spy)
     changed, skipped = _files.chown_tree(str(root), OTHER_UID, OTHER_GID)
-    assert all(not follow for _, follow in calls), calls
-    assert sorted(os.path.basename(p) for p in changed) == ["cluster-lock.json", "data", "keystore-0.json",
-                                                           "validator_keys"]
+    assert all(not follow for dummy, follow in calls), calls
+    names = sorted(os.path.basename(p) for p in changed)
+    assert names == ["cluster-lock.json", "data", "keystore-0.json", "validator_keys"]
     for p in changed:
         assert _owner(p) == (OTHER_UID, OTHER_GID)
     assert sorted(os.path.basename(p) for p in skipped) == ["planted-dir", "planted-file"]
@@ -217,27 +217,27 @@ def test_chown_tree_changes_what_is_inside_and_never_the_link_targets(tmp_path, 
 def test_chown_tree_skips_special_files(tmp_path):
     # A device node or FIFO handed to the container user would give it the device: skipped.
     _as_root()
-    root, _, _ = _tree_with_planted_links(tmp_path)
+    root = _tree_with_planted_links(tmp_path)[0]
     os.mkfifo(str(root / "fifo"))
     changed, skipped = _files.chown_tree(str(root), OTHER_UID, OTHER_GID)
     assert str(root / "fifo") in skipped and _owner(str(root / "fifo")) == (UID, GID)
 
 
 def test_chown_tree_nothing_to_do_is_idempotent(tmp_path):
-    root, _, _ = _tree_with_planted_links(tmp_path)
+    root = _tree_with_planted_links(tmp_path)[0]
     changed, skipped = _files.chown_tree(str(root), UID, GID)
     assert changed == [] and len(skipped) == 2
 
 
 def test_chown_tree_check_mode_changes_nothing(tmp_path, monkeypatch):
-    root, _, _ = _tree_with_planted_links(tmp_path)
+    root = _tree_with_planted_links(tmp_path)[0]
     monkeypatch.setattr(os, "chown", lambda *a, **kw: pytest.fail("chown in check mode"))
-    changed, _ = _files.chown_tree(str(root), UID + 1, GID, check=True)
+    changed = _files.chown_tree(str(root), UID + 1, GID, check=True)[0]
     assert len(changed) == 4
 
 
 def test_chown_tree_refuses_a_linked_root(tmp_path):
-    root, outside_dir, _ = _tree_with_planted_links(tmp_path)
+    root = _tree_with_planted_links(tmp_path)[0]
     link = tmp_path / "data-link"
     os.symlink(str(root), str(link))
     with pytest.raises(_files.UnsafePath):

@@ -229,7 +229,8 @@ def test_symlinked_temp_dir_is_refused_and_its_target_kept(tmp_path, capsys, pha
     assert (outside / "keep").read_text() == "keep"
 
 
-@pytest.mark.parametrize("content", ["[]", "5", "\"x\"", "{}", "{\"round\": 1}", "[" * 100000, "not json"], ids=["list", "int", "str", "empty", "partial", "deep", "text"])
+@pytest.mark.parametrize("content", ["[]", "5", "\"x\"", "{}", "{\"round\": 1}", "[" * 100000, "not json"],
+                         ids=["list", "int", "str", "empty", "partial", "deep", "text"])
 @pytest.mark.parametrize("phase", ["round2", "round3", "finish"])
 def test_malformed_state_file(tmp_path, capsys, content, phase):
     dirs = _nodes(tmp_path)

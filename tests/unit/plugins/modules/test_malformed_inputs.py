@@ -20,8 +20,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1
-from ansible_collections.dvops.charon.plugins.modules import (charon_backup, charon_cluster_info, charon_dkg,
-                                                             charon_enr, charon_owner, dv_exit)
+from ansible_collections.dvops.charon.plugins.modules import charon_backup, charon_cluster_info, charon_dkg
+from ansible_collections.dvops.charon.plugins.modules import charon_enr, charon_owner, dv_exit
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
 
 UID, GID = str(os.getuid()), str(os.getgid())
@@ -214,7 +214,7 @@ def _cases():
 
 
 def test_every_module_and_every_dkg_phase_is_covered():
-    names = {n for n, _, _ in ENVS}
+    names = {env[0] for env in ENVS}
     assert {"charon_enr", "charon_backup", "charon_cluster_info", "dv_exit", "charon_owner"} <= names
     assert {"charon_dkg-" + p for p in charon_dkg.PHASES} <= names
     # Every module file of the collection has an environment here.
