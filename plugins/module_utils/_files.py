@@ -22,6 +22,12 @@ import stat
 import tempfile
 
 NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# JSON of a file someone else may have written is checked for depth before json.loads: the C decoder
+# recurses per level and, with a raised recursion limit (py_ecc raises it on import), '[' * 100000
+# overflows the C stack (a segfault) instead of raising RecursionError.
+MAX_JSON_DEPTH = 512
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class RefuseOverwrite(Exception):
@@ -43,6 +49,31 @@ def _chown(path, owner, group):
     if owner is None and group is None:
         return
     os.chown(path, -1 if owner is None else int(owner), -1 if group is None else int(group))
+
+
+def json_too_deep(text, limit=MAX_JSON_DEPTH):
+    """Whether JSON ``text`` nests arrays/objects more than ``limit`` levels (strings ignored)."""
+    depth = 0
+    for m in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if m.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def loads_json(data):
+    """json.loads for untrusted text or bytes: ValueError (not a crash) when nested too deeply."""
+    if isinstance(data, (bytes, bytearray)):
+        data = bytes(data).decode("utf-8")
+    if json_too_deep(data):
+        raise ValueError("JSON nested more than %d levels deep" % MAX_JSON_DEPTH)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply")
 
 
 def write_atomic(path, data, mode=0o600, owner=None, group=None, overwrite=False):
@@ -342,8 +373,8 @@ def read_lease(fd):
     os.lseek(fd, 0, os.SEEK_SET)
     data = os.read(fd, 1 << 16)
     try:
-        value = json.loads(data.decode("utf-8")) if data.strip() else {}
-    except (ValueError, RecursionError):
+        value = loads_json(data) if data.strip() else {}
+    except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets as _secrets
@@ -365,7 +364,7 @@ def load_keystores(directory, workers=None, require_sequential=True):
             raise KeystoreError("%s: index %d is used by %s too" % (path, index, entries[index][0]))
         # Never through a link, never blocking on a FIFO; a keystore is ~1 KiB.
         try:
-            keystore = json.loads(_files.read_regular(path, MAX_FILE_BYTES).decode("utf-8"))
+            keystore = _files.loads_json(_files.read_regular(path, MAX_FILE_BYTES))
         except _files.UnsafePath as exc:
             raise KeystoreError(str(exc))
         except (OSError, ValueError, RecursionError) as exc:

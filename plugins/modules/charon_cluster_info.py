@@ -295,7 +295,6 @@ keystores:
 '''
 
 import glob
-import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule, _load_params
@@ -372,7 +371,7 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
     for name in names:
         path = os.path.join(data_dir, name)
         try:
-            entries = json.loads(_files.read_regular(path, 64 << 20).decode("utf-8"))
+            entries = _files.loads_json(_files.read_regular(path, 64 << 20))
         except (OSError, ValueError, _files.UnsafePath) as exc:
             problems.append("%s: not a readable JSON deposit file (%s)" % (name, exc))
             continue

@@ -339,7 +339,7 @@ def _read_state(data_dir):
         raise Fail("no ceremony state in %s: the previous round did not run on this host; restart the ceremony "
                    "(rerun the play)" % path)
     try:
-        state = json.loads(_files.read_regular(path, MAX_DEFINITION_BYTES * 4).decode("utf-8"))
+        state = _files.loads_json(_files.read_regular(path, MAX_DEFINITION_BYTES * 4))
     except (_files.UnsafePath, OSError, ValueError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, _files.UnsafePath) else type(exc).__name__
         raise Fail("the ceremony state %s cannot be used (%s): restart the ceremony (rerun the play)" % (path, reason))
@@ -448,7 +448,7 @@ def lease_status(data_dir):
     """The lease in the data dir (public: run id and whether it is live), read without locking; {} when none."""
     path = os.path.join(data_dir, LOCK_NAME)
     try:
-        holder = json.loads(_files.read_regular(path, 1 << 16).decode("utf-8"))
+        holder = _files.loads_json(_files.read_regular(path, 1 << 16))
     except (OSError, ValueError, RecursionError, _files.UnsafePath):
         return {}
     if not isinstance(holder, dict) or not isinstance(holder.get("run_id"), str):
@@ -621,7 +621,7 @@ def verify_artifacts(data_dir, d, index):
     for v, dv in enumerate(lock.distributed_validators):
         path = os.path.join(keys, "keystore-%d.json" % v)
         try:
-            pub = json.loads(_files.read_regular(path, MAX_DEFINITION_BYTES).decode("utf-8")).get("pubkey", "")
+            pub = _files.loads_json(_files.read_regular(path, MAX_DEFINITION_BYTES)).get("pubkey", "")
             pub = bytes.fromhex(pub[2:] if pub.startswith("0x") else pub)
         except (_files.UnsafePath, OSError, ValueError, RecursionError, AttributeError, TypeError) as exc:
             problems.append("%s: not a readable keystore (%s)" % (path, type(exc).__name__ if not isinstance(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -286,3 +288,31 @@ def test_fix_and_apply_attributes_refuse_a_link(tmp_path):
 ])
 def test_resolve_id_bounds(value, kind, want):
     assert _files.resolve_id(value, kind) == want
+
+
+DEEP_CASES = ["[" * 100000, '{"a":' * 60000, '[' * 500 + ']' * 500]
+
+
+@pytest.mark.parametrize("text", DEEP_CASES[:2], ids=["array", "object"])
+def test_loads_json_refuses_deep_nesting_even_with_a_raised_recursion_limit(text):
+    # py_ecc raises the recursion limit on import; then json's C decoder overflows the C stack on
+    # such input (a segfault, not RecursionError). Run where a crash cannot take the test run down.
+    code = ("import sys; sys.setrecursionlimit(10 ** 6)\n"
+            "from ansible_collections.dvops.charon.plugins.module_utils import _files, _cluster\n"
+            "text = sys.stdin.read()\n"
+            "for f in (_files.loads_json, lambda t: _cluster.parse_definition(t, 'x')):\n"
+            "    try:\n"
+            "        f(text)\n"
+            "    except ValueError as exc:\n"
+            "        print('refused:', str(exc)[:80])\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stdout.count("refused:") == 2 and "nested" in proc.stdout
+
+
+def test_loads_json_accepts_ordinary_depth_and_brackets_in_strings():
+    assert _files.loads_json(DEEP_CASES[2]) is not None
+    assert _files.loads_json('{"a": "' + "[" * 100000 + '"}') == {"a": "[" * 100000}
+    assert _files.loads_json(b'{"x": [1, {"y": "\\"]"}]}') == {"x": [1, {"y": '"]'}]}
