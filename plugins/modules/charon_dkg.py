@@ -181,6 +181,23 @@ lease:
   description: The lease another (or this) run holds on the data dir - C(run_id), C(live), C(seconds_since_last_step); V({}) when none.
   returned: when phase is status
   type: dict
+removed:
+  description: Paths of ceremony state and temporary outputs removed (V(cleanup)).
+  returned: when phase is cleanup
+  type: list
+  elements: str
+stale_state_removed:
+  description: Ceremony state left by a run that did not finish was removed (V(prepare), V(cleanup)).
+  returned: when that happened
+  type: bool
+stale_state_run_id:
+  description: The run that left it, when its lease named it (V(cleanup)).
+  returned: when stale state was removed by cleanup
+  type: str
+lease_taken_over:
+  description: The run id of a killed run whose lease V(prepare) took over (O(break_lease)).
+  returned: when that happened
+  type: str
 lock_hash:
   description: C(0x) hex lock hash of the finished lock.
   returned: when phase is finish or charon_collect, or prepare with done
@@ -392,7 +409,7 @@ class _Lock(object):
         age = time.time() - _number(self.holder.get("touched"))
         valid_for = _number(self.holder.get("lease_seconds"), self.lease_seconds)
         self.live = bool(self.holder.get("run_id")) and age < valid_for
-        self.broken = None
+        self.broken = self.taken_over = None
         if self.live and module.params["break_lease"] and self.holder.get("run_id") == module.params["break_lease"]:
             self.live, self.broken = False, self.holder.get("run_id")
         self.foreign = self.live and self.holder.get("run_id") != self.run_id
@@ -415,6 +432,7 @@ class _Lock(object):
         """prepare: (re)take the lease for this run."""
         self.refuse_foreign()
         if self.broken:
+            self.taken_over = self.broken
             self.module.warn("took over the lock on %s from run %s, whose playbook process no longer runs (a killed run)"
                              % (self.data_dir, self.broken))
         if self.run_id and not self.module.check_mode:
@@ -470,6 +488,8 @@ def phase_cleanup(module, data_dir, lock, result):
     result["removed"] = _cleanup(data_dir)
     result["changed"] = bool(result["removed"])
     if result["removed"] and not (lock.run_id and lock.holder.get("run_id") == lock.run_id):
+        result["stale_state_removed"] = True
+        result["stale_state_run_id"] = lock.holder.get("run_id")
         module.warn("removed stale DKG ceremony state on this host (%s), left by %s that did not finish; nothing else "
                     "was touched" % (", ".join(result["removed"]),
                                      "run %s" % lock.holder["run_id"] if lock.holder.get("run_id") else "a run"))
@@ -747,11 +767,11 @@ def _move_into_place(tmp, data_dir, names):
     except OSError as exc:
         failed = os.path.join(data_dir, name)
         for back in reversed(moved):
-            src, target = os.path.join(tmp, back), os.path.join(data_dir, back)
-            if os.path.isdir(target) and not os.path.islink(target):
-                os.rename(target, src)
+            placed, origin = os.path.join(data_dir, back), os.path.join(tmp, back)
+            if os.path.isdir(placed) and not os.path.islink(placed):
+                os.rename(placed, origin)
             else:
-                _move_file(target, src)
+                _move_file(placed, origin)
         raise Fail("%s could not be moved into place (%s: it appeared during the ceremony?); nothing was overwritten "
                    "and nothing was left in %s. Move it away and rerun"
                    % (failed, exc.strerror or exc, data_dir))
@@ -886,6 +906,8 @@ def main():
                 phase_definition(module, result)
             elif phase == "prepare":
                 lock.take(phase)
+                if lock.taken_over:
+                    result["lease_taken_over"] = lock.taken_over
                 phase_prepare(module, data_dir, result)
             elif phase == "cleanup":
                 phase_cleanup(module, data_dir, lock, result)

@@ -338,7 +338,7 @@ def test_a_killed_runs_lease_expires_and_its_state_is_discarded_and_reported(tmp
         json.dump(holder, f)
     res, out = run(capsys, phase="cleanup", data_dir=d)
     assert res["changed"] and os.path.join(d, STATE) in res["removed"]
-    assert "stale" in str(res.get("warnings")) and "run-a" in str(res.get("warnings"))
+    assert res["stale_state_removed"] and res["stale_state_run_id"] == "run-a"
     assert not os.path.exists(os.path.join(d, STATE)) and not os.path.lexists(lock)
 
 
@@ -368,7 +368,7 @@ def test_status_reports_the_lease_and_prepare_breaks_only_the_named_one(tmp_path
     res = run(capsys, phase="prepare", data_dir=d, definition=definition, run_id="run-b", break_lease="run-x")[0]
     assert res["failed"] and "run-a" in res["msg"]
     res = run(capsys, phase="prepare", data_dir=d, definition=definition, run_id="run-b", break_lease="run-a")[0]
-    assert not res.get("failed") and "run-a" in str(res.get("warnings"))
+    assert not res.get("failed") and res["lease_taken_over"] == "run-a"
     assert run(capsys, phase="status", data_dir=d)[0]["lease"]["run_id"] == "run-b"
 
 
