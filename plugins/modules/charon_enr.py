@@ -250,7 +250,7 @@ def main():
                          % key_path, **result)
     except OSError as exc:
         result.update(changed=dir_created, created=False, data_dir_created=dir_created)
-        module.fail_json(msg="cannot create %s: %s (run with become, or choose owner/group you may use)"
+        module.fail_json(msg="data_dir: cannot create %s: %s (run with become, or choose owner/group you may use)"
                          % (key_path, exc.strerror or exc), **result)
     del private_key
     result.update(identity)
