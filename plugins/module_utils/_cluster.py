@@ -29,7 +29,7 @@ import json
 import uuid as uuid_mod
 from collections import OrderedDict
 
-from ansible_collections.dvops.charon.plugins.module_utils import _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _files, _networks
 from ansible_collections.dvops.charon.plugins.module_utils._ssz import Hasher, SSZError
 
 SUPPORTED_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v1.6.0", "v1.7.0",
@@ -367,11 +367,17 @@ def _load_json(data, source):
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
             raise ClusterFormatError("not UTF-8 text, so not a JSON cluster file", None, source)
+    if not isinstance(data, str):
+        raise ClusterFormatError("expected JSON text, got %s" % _jtype(data), None, source)
+    if _files.json_too_deep(data):
+        raise ClusterFormatError("not a cluster file: JSON nested too deeply", None, source)
     try:
         obj = json.loads(data)
     except ValueError as exc:
         raise ClusterFormatError("not valid JSON (%s); the file may be truncated or not a cluster file" % exc,
                                  None, source)
+    except RecursionError:
+        raise ClusterFormatError("not a cluster file: JSON nested too deeply", None, source)
     if not isinstance(obj, dict):
         raise ClusterFormatError("expected a JSON object at the top level, got %s" % _jtype(obj), None, source)
     return obj

@@ -312,12 +312,11 @@ keystores:
 '''
 
 import glob
-import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
-from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _files, _networks
 
 LOCK_FILE = "cluster-lock.json"
 DEFINITION_FILE = "cluster-definition.json"
@@ -389,10 +388,12 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
     for name in names:
         path = os.path.join(data_dir, name)
         try:
-            with open(path, "rb") as f:
-                entries = json.loads(f.read().decode("utf-8"))
-        except (OSError, ValueError) as exc:
+            entries = _files.loads_json(_files.read_regular(path, 64 << 20))
+        except (OSError, ValueError, _files.UnsafePath) as exc:
             problems.append("%s: not a readable JSON deposit file (%s)" % (name, exc))
+            continue
+        except RecursionError:
+            problems.append("%s: not a JSON deposit file (nested too deeply)" % name)
             continue
         if not isinstance(entries, list) or not entries:
             problems.append("%s: expected a non-empty JSON array of deposits" % name)
@@ -530,25 +531,39 @@ def inspect(path, verify_signatures=True, network=None, release=None):
     return result
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            verify_signatures=dict(type="bool", default=True),
-            fail_on_error=dict(type="bool", default=True),
-            network=dict(type="str"),
-            charon_version=dict(type="str", default="v1.10.3"),
-            custom_network=dict(type="dict", options=dict(
-                name=dict(type="str", required=True),
-                chain_id=dict(type="int", required=True),
-                genesis_fork_version=dict(type="str", required=True),
-                capella_fork_version=dict(type="str", required=True),
-                genesis_time=dict(type="int", required=True),
-                slot_seconds=dict(type="int", default=12),
-            )),
-        ),
-        supports_check_mode=True,
+def _argument_spec(sub_options=True):
+    spec = dict(
+        path=dict(type="path", required=True),
+        verify_signatures=dict(type="bool", default=True),
+        fail_on_error=dict(type="bool", default=True),
+        network=dict(type="str"),
+        charon_version=dict(type="str", default="v1.10.3"),
+        custom_network=dict(type="dict", options=dict(
+            name=dict(type="str", required=True),
+            chain_id=dict(type="int", required=True),
+            genesis_fork_version=dict(type="str", required=True),
+            capella_fork_version=dict(type="str", required=True),
+            genesis_time=dict(type="int", required=True),
+            slot_seconds=dict(type="int", default=12),
+        )),
     )
+    if not sub_options:
+        spec["custom_network"] = dict(type="dict")
+    return spec
+
+
+def main():
+    # ansible-core validates the sub-options of a dict option only when the value is a dict: an int or
+    # list there raises TypeError inside AnsibleModule (a traceback), a string a message without the
+    # option's name. Such a value is checked against a plain dict spec instead, which names it.
+    params = _load_params()
+    raw = params.get("custom_network") if isinstance(params, dict) else None
+    plain = raw is not None and not isinstance(raw, dict)
+    module = AnsibleModule(argument_spec=_argument_spec(not plain), supports_check_mode=True)
+    if plain:
+        module.fail_json(msg="custom_network: expected a dictionary with name, chain_id, genesis_fork_version, "
+                         "capella_fork_version, genesis_time (and slot_seconds), got %s" % type(raw).__name__,
+                         changed=False)
     p = module.params
     path = os.path.abspath(p["path"])
     base = dict(changed=False, errors=[])
@@ -580,7 +595,7 @@ def main():
     try:
         result = inspect(path, p["verify_signatures"], p["network"], p["charon_version"])
     except _cluster.ClusterFormatError as exc:
-        module.fail_json(msg=str(exc), field=exc.field, file=exc.source, **base)
+        module.fail_json(msg="path: %s" % exc, field=exc.field, file=exc.source, **base)
     except _deps.MissingDependency as exc:
         module.fail_json(msg=str(exc), **base)
     result["changed"] = False

@@ -43,7 +43,7 @@ options:
     elements: str
     default: []
   timeout:
-    description: Seconds to wait for each request.
+    description: Seconds to wait for each request (1 to 3600).
     type: int
     default: 5
 attributes:
@@ -177,8 +177,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params["timeout"] < 1:
-        module.fail_json(msg="timeout must be at least 1 second, not %d" % params["timeout"])
+    if not 1 <= params["timeout"] <= 3600:
+        module.fail_json(msg="timeout: must be 1 to 3600 seconds, not %d" % params["timeout"])
     try:
         fetcher = _health.Fetcher(params["monitoring_url"], timeout=params["timeout"],
                                   exec_command=params["exec_command"],

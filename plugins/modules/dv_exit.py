@@ -452,7 +452,8 @@ def _exit_dir(path, ids):
         raise _Fail("exit_dir: cannot create %s: %s" % (path, exc.strerror or exc))
     if not os.path.isdir(path):
         raise _Fail("exit_dir: %s exists and is not a directory" % path)
-    if _files.fix_attributes(path, owner=ids[0], group=ids[1]):
+    st = os.lstat(path)
+    if (ids[0] is not None and st.st_uid != ids[0]) or (ids[1] is not None and st.st_gid != ids[1]):
         try:
             os.lchown(path, -1 if ids[0] is None else ids[0], -1 if ids[1] is None else ids[1])
         except OSError as exc:
@@ -559,6 +560,12 @@ def run(module):
     if delivery == "combine" and not broadcast and not p["exit_dir"]:
         raise _Fail("exit_dir: required with delivery=combine and broadcast=false (the full exits are written there)",
                     result)
+    # Bounds (issue 10): refused before anything is read, signed or sent.
+    if not 1 <= p["timeout"] <= 3600:
+        raise _Fail("timeout: must be 1 to 3600 seconds, got %d" % p["timeout"], result)
+    for field in ("data_dir", "exit_dir"):
+        if p[field] is not None and "\x00" in p[field]:
+            raise _Fail("%s: a path cannot contain a NUL byte" % field, result)
     try:
         epoch = _exit.DEFAULT_EXIT_EPOCH if p["epoch"] is None else _exit.check_epoch(p["epoch"])
     except _exit.ExitError as exc:

@@ -272,3 +272,22 @@ def test_lock_with_a_broken_enr_stays_invalid(capsys, cluster, tmp_path):
     path.write_bytes(_cluster.marshal_lock(lock))
     res = run(capsys, path=str(path), fail_on_error=False)
     assert not res["valid"] and res["checks"]["operator_enrs"] is False and not res["ceremony_ready"]
+
+
+@pytest.mark.parametrize("content", ["[" * 100000, '{"a":' * 50000], ids=["array", "object"])
+def test_deeply_nested_json_is_a_named_error(capsys, tmp_path, content):
+    # json.loads raises RecursionError (not ValueError) on such input: a named error, no traceback.
+    path = tmp_path / "cluster-definition.json"
+    path.write_text(content)
+    res = run(capsys, path=str(path))
+    assert res["failed"] and "nested too deeply" in res["msg"] and str(path) in res["msg"]
+    res = run(capsys, path=str(tmp_path))
+    assert res["failed"] and "nested too deeply" in res["msg"]
+
+
+def test_deeply_nested_deposit_file_is_reported(capsys, node_dirs):
+    d = node_dirs[0]
+    with open(os.path.join(d, "deposit-data-9eth.json"), "w") as f:
+        f.write("[" * 100000)
+    res = run(capsys, path=d, fail_on_error=False)
+    assert not res["valid"] and any("deposit-data-9eth.json" in e for e in res["errors"]), res["errors"]
