@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+"""Mutation run over the security-critical code (``make mutation``).
+
+    python tests/mutation/run.py                  # everything in config.TARGETS
+    python tests/mutation/run.py --only _dkg_crypto --only charon_dkg
+    python tests/mutation/run.py --list           # the mutants, nothing run
+    python tests/mutation/run.py --no-cache       # ignore cached results
+
+For each target file: the mapped unit tests run once unmutated (they must pass; their time sets
+the per-mutant timeout), then once per mutant with ``-x`` in a fresh interpreter that loads the
+mutant through ``tests/mutation/plugin.py``.  A mutant is *killed* when the tests fail (or time
+out), *survives* when they pass.  One mutant at a time (one core).
+
+Results are cached in ``tests/mutation/cache/results.json`` keyed by sha256(mutated source) and
+sha256(the mapped test files + shared fixtures): a rerun only runs mutants whose code or tests
+changed.  Mutants listed in ``allowlist.EQUIVALENT`` (each with its reason) are not run and not
+counted.  Output: score per file and overall, then every survivor as file:line and the mutation.
+Exit status 0 when the overall score reaches ``--target`` (default 90 %), else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import allowlist  # noqa: E402  pylint: disable=wrong-import-position
+import config  # noqa: E402  pylint: disable=wrong-import-position
+import mutator  # noqa: E402  pylint: disable=wrong-import-position
+
+CACHE = os.path.join(HERE, "cache", "results.json")
+PACKAGE = "ansible_collections.dvops.charon"
+
+
+def _module_name(path):
+    return PACKAGE + "." + path[:-3].replace("/", ".")
+
+
+def _read(path):
+    with open(os.path.join(ROOT, path), "rb") as f:
+        return f.read()
+
+
+def _tests_digest(tests):
+    parts = []
+    for path in list(tests) + config.SHARED_TEST_FILES:
+        full = os.path.join(ROOT, path)
+        parts.append(path.encode() + b"\0" + (_read(path) if os.path.exists(full) else b"(absent)"))
+    return mutator.digest(b"\0\0".join(parts))
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([HERE, os.path.join(ROOT, ".ansible", "collections")]
+                                        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("DVOPS_MUTANT_MODULE", None)
+    env.pop("DVOPS_MUTANT_SOURCE", None)
+    return env
+
+
+PYTEST_ARGS = ["-x", "-q", "-p", "no:cacheprovider", "--no-header", "-o", "addopts=", "-W",
+               "ignore::DeprecationWarning"]
+
+
+def _preload():
+    """Import the heavy third-party libraries once in this process; every mutant run is a fork of it
+    (no interpreter start, no library import per mutant).  Nothing of the collection is imported
+    here, so each fork loads the collection fresh, with the mutant in place."""
+    import pytest  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel
+    for name in ("py_arkworks_bls12381", "coincurve", "cryptography.hazmat.primitives.ciphers.aead",
+                 "cryptography.hazmat.primitives.kdf.hkdf", "Crypto.Cipher.AES", "py_ecc.bls",
+                 "ansible.module_utils.basic", "ansible.module_utils.urls"):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+
+
+def _child(tests, env):
+    """In the forked child: mutant in place, pytest run, exit with its status (never returns)."""
+    code = 3
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        os.chdir(ROOT)
+        os.environ.clear()
+        os.environ.update(env)
+        for p in reversed(env["PYTHONPATH"].split(os.pathsep)):
+            sys.path.insert(0, p)
+        import pytest  # pylint: disable=import-outside-toplevel
+        import plugin  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel  (installs the mutant)
+        code = int(pytest.main(PYTEST_ARGS + tests))
+    except BaseException:  # pylint: disable=broad-except
+        code = 4           # the mutant broke the import: killed
+    finally:
+        os._exit(code)     # pylint: disable=protected-access
+
+
+def _pytest(tests, env, timeout):
+    """(status, seconds): status 'pass', 'fail', 'timeout' or 'error' (nothing collected)."""
+    start = time.time()
+    pid = os.fork()
+    if pid == 0:
+        _child(tests, env)
+    deadline = None if timeout is None else start + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if deadline is not None and time.time() > deadline:
+            try:
+                os.killpg(pid, signal.SIGKILL)   # the session the child made: pytest and its workers
+            except OSError:
+                pass
+            os.waitpid(pid, 0)
+            return "timeout", time.time() - start
+        time.sleep(0.05)
+    rc = os.waitstatus_to_exitcode(status)
+    secs = time.time() - start
+    if rc == 0:
+        return "pass", secs
+    if rc == 5:
+        return "error", secs
+    return "fail", secs
+
+
+def _load_cache(use):
+    if not use or not os.path.exists(CACHE):
+        return {}
+    try:
+        with open(CACHE) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_cache(cache):
+    os.makedirs(os.path.dirname(CACHE), exist_ok=True)
+    tmp = CACHE + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(cache, f, indent=0, sort_keys=True)
+    os.replace(tmp, CACHE)
+
+
+def _targets(only):
+    out = []
+    for t in config.TARGETS:
+        if only and not any(o in t["path"] for o in only):
+            continue
+        out.append(t)
+    return out
+
+
+def _mutants_of(target):
+    return mutator.mutants(target["path"], _read(target["path"]), target.get("functions"),
+                           bool(target.get("refusals")))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", action="append", default=[], help="substring of a target path (repeatable)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--target", type=float, default=90.0, help="required overall score in percent")
+    ap.add_argument("--report", help="also write the results as JSON to this file")
+    args = ap.parse_args(argv)
+
+    targets = _targets(args.only)
+    if args.list:
+        total = 0
+        for t in targets:
+            ms = _mutants_of(t)
+            total += len(ms)
+            for m in ms:
+                print(("EXCLUDED " if m.ident in allowlist.EQUIVALENT else "") + m.describe())
+        print("%d mutants" % total)
+        return 0
+
+    cache = _load_cache(not args.no_cache)
+    env = _env()
+    _preload()
+    started = time.time()
+    rows, survivors, timeouts, unused_allow = [], [], 0, set(allowlist.EQUIVALENT)
+    results = []
+    for t in targets:
+        tests = [p for p in t["tests"] if os.path.exists(os.path.join(ROOT, p))]
+        source = _read(t["path"])
+        tdig = _tests_digest(tests)
+        ms = _mutants_of(t)
+        base_key = "baseline:" + mutator.digest(source) + ":" + tdig
+        base = cache.get(base_key)
+        if base is None:
+            status, secs = _pytest(tests, env, None)
+            if status != "pass":
+                print("%s: the unmutated tests do not pass (%s); run: pytest %s" % (t["path"], status, " ".join(tests)),
+                      file=sys.stderr)
+                return 2
+            base = cache[base_key] = {"seconds": round(secs, 2)}
+            _save_cache(cache)
+        timeout = max(config.MIN_TIMEOUT, config.TIMEOUT_FACTOR * base["seconds"])
+        killed = survived = excluded = ran = 0
+        print("== %s: %d mutants, tests %s (unmutated %.1fs)" % (t["path"], len(ms), " ".join(
+            os.path.basename(p) for p in tests), base["seconds"]), flush=True)
+        for m in ms:
+            if m.ident in allowlist.EQUIVALENT:
+                excluded += 1
+                unused_allow.discard(m.ident)
+                continue
+            mutated = m.apply(source)
+            key = mutator.digest(mutated) + ":" + tdig
+            res = cache.get(key)
+            if res is None:
+                with tempfile.NamedTemporaryFile("wb", suffix=".py", delete=False) as f:
+                    f.write(mutated)
+                    src_path = f.name
+                menv = dict(env, DVOPS_MUTANT_MODULE=_module_name(t["path"]), DVOPS_MUTANT_SOURCE=src_path)
+                try:
+                    status, secs = _pytest(tests, menv, timeout)
+                finally:
+                    os.unlink(src_path)
+                if status == "error":
+                    print("%s: pytest collected nothing" % m.describe(), file=sys.stderr)
+                    return 2
+                res = cache[key] = {"status": status, "seconds": round(secs, 2)}
+                _save_cache(cache)
+                ran += 1
+            status = res["status"]
+            if status == "pass":
+                survived += 1
+                survivors.append(m)
+            else:
+                killed += 1
+                timeouts += status == "timeout"
+            results.append({"mutant": m.describe(), "id": m.ident, "status": status})
+        total = killed + survived
+        rows.append((t["path"], total, killed, survived, excluded, ran))
+        print("   killed %d/%d (%.1f%%), %d run now, %d excluded as equivalent" % (
+            killed, total, 100.0 * killed / total if total else 100.0, ran, excluded), flush=True)
+
+    print("\nScore per file")
+    print("%-45s %8s %7s %9s %9s" % ("file", "mutants", "killed", "survived", "score"))
+    all_total = all_killed = 0
+    for path, total, killed, survived, excluded, dummy in rows:
+        all_total += total
+        all_killed += killed
+        print("%-45s %8d %7d %9d %8.1f%%" % (path, total, killed, survived, 100.0 * killed / total if total else 100))
+    score = 100.0 * all_killed / all_total if all_total else 100.0
+    print("%-45s %8d %7d %9d %8.1f%%" % ("TOTAL", all_total, all_killed, all_total - all_killed, score))
+    print("(%d killed by timeout; %d excluded as equivalent; %.0fs)" % (
+        timeouts, sum(r[4] for r in rows), time.time() - started))
+    if survivors:
+        print("\nSurvivors (file:line function [operator] original -> mutation)")
+        for m in survivors:
+            print("  " + m.describe())
+    if not args.only and unused_allow:
+        print("\nallowlist entries that match no mutant any more (remove them):")
+        for ident in sorted(unused_allow):
+            print("  " + ident)
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump({"score": score, "rows": rows, "results": results}, f, indent=1)
+    return 0 if score >= args.target else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
