@@ -62,8 +62,10 @@ TARGETS = [
     },
     {"path": "plugins/modules/charon_dkg.py", "refusals": True,
      "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py"]},
-    {"path": "plugins/modules/charon_enr.py", "refusals": True, "tests": [M + "test_charon_enr.py"]},
-    {"path": "plugins/modules/charon_backup.py", "refusals": True, "tests": [M + "test_charon_backup.py"]},
+    {"path": "plugins/modules/charon_enr.py", "refusals": True,
+     "tests": [M + "test_charon_enr_mutants.py", M + "test_charon_enr.py"]},
+    {"path": "plugins/modules/charon_backup.py", "refusals": True,
+     "tests": [M + "test_charon_backup_mutants.py", M + "test_charon_backup.py"]},
     {"path": "plugins/modules/charon_cluster_info.py", "refusals": True, "tests": [M + "test_charon_cluster_info.py"]},
     {"path": "plugins/modules/dv_exit.py", "refusals": True, "tests": [M + "test_dv_exit.py"]},
 ]

@@ -33,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import allowlist  # noqa: E402  pylint: disable=wrong-import-position
+import known_bugs  # noqa: E402  pylint: disable=wrong-import-position
 import config  # noqa: E402  pylint: disable=wrong-import-position
 import mutator  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -168,6 +169,41 @@ def _mutants_of(target):
                            bool(target.get("refusals")))
 
 
+def _run_known_bugs(targets, cache, env):
+    """Each audit bug of ``known_bugs.BUGS`` in the selected files: (caught, [descriptions missed])."""
+    by_path = dict((t["path"], t) for t in targets)
+    caught, missed = 0, []
+    for desc, path, old, new in known_bugs.BUGS:
+        if path not in by_path:
+            continue
+        source = _read(path)
+        count = source.count(old.encode())
+        if count != 1:
+            missed.append("%s (its patch matches %d places in %s: update known_bugs.py)" % (desc, count, path))
+            continue
+        tests = [p for p in by_path[path]["tests"] if os.path.exists(os.path.join(ROOT, p))]
+        mutated = source.replace(old.encode(), new.encode())
+        key = "known:" + mutator.digest(mutated) + ":" + _tests_digest(tests)
+        res = cache.get(key)
+        if res is None:
+            with tempfile.NamedTemporaryFile("wb", suffix=".py", delete=False) as f:
+                f.write(mutated)
+                src_path = f.name
+            try:
+                status, secs = _pytest(tests, dict(env, DVOPS_MUTANT_MODULE=_module_name(path),
+                                                   DVOPS_MUTANT_SOURCE=src_path), None)
+            finally:
+                os.unlink(src_path)
+            res = cache[key] = {"status": status, "seconds": round(secs, 2)}
+            _save_cache(cache)
+        if res["status"] == "pass":
+            missed.append(desc)
+        else:
+            caught += 1
+        print("   %-8s %s" % ("caught" if res["status"] != "pass" else "MISSED", desc), flush=True)
+    return caught, missed
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", action="append", default=[], help="substring of a target path (repeatable)")
@@ -175,6 +211,7 @@ def main(argv=None):
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--target", type=float, default=90.0, help="required overall score in percent")
     ap.add_argument("--report", help="also write the results as JSON to this file")
+    ap.add_argument("--skip-known", action="store_true", help="do not re-introduce the audit's known bugs first")
     args = ap.parse_args(argv)
 
     targets = _targets(args.only)
@@ -194,6 +231,10 @@ def main(argv=None):
     started = time.time()
     rows, survivors, timeouts, unused_allow = [], [], 0, set(allowlist.EQUIVALENT)
     results = []
+    known_caught, known_missed = 0, []
+    if not args.skip_known:
+        print("== the audit's known bugs (issue 10), each must make the tests fail", flush=True)
+        known_caught, known_missed = _run_known_bugs(targets, cache, env)
     for t in targets:
         tests = [p for p in t["tests"] if os.path.exists(os.path.join(ROOT, p))]
         source = _read(t["path"])
@@ -268,10 +309,14 @@ def main(argv=None):
         print("\nallowlist entries that match no mutant any more (remove them):")
         for ident in sorted(unused_allow):
             print("  " + ident)
+    if not args.skip_known:
+        print("\nKnown bugs caught: %d/%d" % (known_caught, known_caught + len(known_missed)))
+        for desc in known_missed:
+            print("  MISSED " + desc)
     if args.report:
         with open(args.report, "w") as f:
-            json.dump({"score": score, "rows": rows, "results": results}, f, indent=1)
-    return 0 if score >= args.target else 1
+            json.dump({"score": score, "rows": rows, "results": results, "known_missed": known_missed}, f, indent=1)
+    return 0 if score >= args.target and not known_missed else 1
 
 
 if __name__ == "__main__":
