@@ -7,7 +7,7 @@ and the refusal paths of the modules.  Pure formatting/parsing code is left out:
 are numerous and the golden-vector tests already pin it byte for byte.
 
 Tests per file: fastest and most targeted first, since each mutant run stops at the first
-failure (``-x``).
+failure (``-x``).  Targets run in this order (most critical first).
 """
 
 U = "tests/unit/plugins/module_utils/"
@@ -15,14 +15,9 @@ M = "tests/unit/plugins/modules/"
 
 TARGETS = [
     {
-        "path": "plugins/module_utils/_cluster.py",
-        "functions": [
-            "deposit_amount_problems", "_sig_shape_problem", "_check_eip712", "verify_definition_hashes",
-            "verify_definition_signatures", "verify_operator_enrs", "verify_definition", "_definition_rules",
-            "_Bls.g1", "_Bls.g2", "_Bls.add", "_Bls._check", "_Bls.run", "_verify_shares", "_verify_aggregate",
-            "_verify_registrations", "_verify_deposits", "_verify_node_signatures", "verify_lock",
-        ],
-        "tests": [U + "test_cluster_mutants.py", U + "test_cluster_verify.py", U + "test_cluster.py"],
+        "path": "plugins/module_utils/_dkg_crypto.py",
+        "functions": ["verify_message", "unhex", "_pair_key", "_aad", "_nonce", "encrypt_shares", "decrypt_shares"],
+        "tests": [U + "test_dkg_crypto_mutants.py", U + "test_dkg_mutants.py", U + "test_dkg.py"],
     },
     {
         "path": "plugins/module_utils/_dkg.py",
@@ -35,14 +30,26 @@ TARGETS = [
         "tests": [U + "test_dkg_mutants.py", U + "test_dkg.py"],
     },
     {
-        "path": "plugins/module_utils/_dkg_crypto.py",
-        "functions": ["verify_message", "unhex", "_pair_key", "_aad", "_nonce", "encrypt_shares", "decrypt_shares"],
-        "tests": [U + "test_dkg_mutants.py", U + "test_dkg.py"],
+        "path": "plugins/module_utils/_cluster.py",
+        "functions": [
+            "deposit_amount_problems", "_sig_shape_problem", "_check_eip712", "verify_definition_hashes",
+            "verify_definition_signatures", "verify_operator_enrs", "verify_definition", "_definition_rules",
+            "_Bls.g1", "_Bls.g2", "_Bls.add", "_Bls._check", "_Bls.run", "_verify_shares", "_verify_aggregate",
+            "_verify_registrations", "_verify_deposits", "_verify_node_signatures", "verify_lock",
+        ],
+        "tests": [U + "test_cluster_mutants.py", U + "test_cluster_verify.py", U + "test_cluster.py"],
     },
+    {"path": "plugins/modules/charon_dkg.py", "refusals": True,
+     "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py"]},
     {
         "path": "plugins/module_utils/_files.py",
         "functions": ["_chown", "write_atomic", "write_new", "fix_attributes", "ensure_dir"],
         "tests": [U + "test_files_mutants.py", U + "test_files.py", U + "test_keystore.py", M + "test_charon_enr.py"],
+    },
+    {
+        "path": "plugins/module_utils/_deposit.py",
+        "functions": ["_amount", "verify_deposit_amounts", "_b", "_hexfield", "verify_deposit_entry"],
+        "tests": [U + "test_deposit_mutants.py", U + "test_deposit.py"],
     },
     {
         "path": "plugins/module_utils/_keystore.py",
@@ -51,22 +58,16 @@ TARGETS = [
         "tests": [U + "test_keystore_mutants.py", U + "test_keystore.py"],
     },
     {
-        "path": "plugins/module_utils/_deposit.py",
-        "functions": ["_amount", "verify_deposit_amounts", "_b", "_hexfield", "verify_deposit_entry"],
-        "tests": [U + "test_deposit_mutants.py", U + "test_deposit.py"],
-    },
-    {
         "path": "plugins/module_utils/_exit.py",
         "functions": ["select_validators", "share_index_of", "normalize_partial", "verify_partial", "combine"],
         "tests": [U + "test_exit_mutants.py", U + "test_exit.py", M + "test_dv_exit.py"],
     },
-    {"path": "plugins/modules/charon_dkg.py", "refusals": True,
-     "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py"]},
     {"path": "plugins/modules/charon_enr.py", "refusals": True,
      "tests": [M + "test_charon_enr_mutants.py", M + "test_charon_enr.py"]},
     {"path": "plugins/modules/charon_backup.py", "refusals": True,
      "tests": [M + "test_charon_backup_mutants.py", M + "test_charon_backup.py"]},
-    {"path": "plugins/modules/charon_cluster_info.py", "refusals": True, "tests": [M + "test_charon_cluster_info.py"]},
+    {"path": "plugins/modules/charon_cluster_info.py", "refusals": True,
+     "tests": [M + "test_charon_cluster_info_mutants.py", M + "test_charon_cluster_info.py"]},
     {"path": "plugins/modules/dv_exit.py", "refusals": True, "tests": [M + "test_dv_exit.py"]},
 ]
 

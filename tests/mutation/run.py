@@ -12,8 +12,9 @@ mutant through ``tests/mutation/plugin.py``.  A mutant is *killed* when the test
 out), *survives* when they pass.  One mutant at a time (one core).
 
 Results are cached in ``tests/mutation/cache/results.json`` keyed by sha256(mutated source) and
-sha256(the mapped test files + shared fixtures): a rerun only runs mutants whose code or tests
-changed.  Mutants listed in ``allowlist.EQUIVALENT`` (each with its reason) are not run and not
+the sha256 of each mapped test file and shared fixture: a rerun only runs mutants whose code or
+tests changed; a mutant killed before stays killed while the test files that killed it are still
+mapped and unchanged (so adding a test file re-runs only the survivors).  Mutants listed in ``allowlist.EQUIVALENT`` (each with its reason) are not run and not
 counted.  Output: score per file and overall, then every survivor as file:line and the mutation.
 Exit status 0 when the overall score reaches ``--target`` (default 90 %), else 1.
 """
@@ -137,6 +138,35 @@ def _pytest(tests, env, timeout):
     return "fail", secs
 
 
+def _file_digests(tests):
+    """{path: sha256} of the mapped test files and the shared test code."""
+    return dict((p, mutator.digest(_read(p))) for p in list(tests) + config.SHARED_TEST_FILES
+                if os.path.exists(os.path.join(ROOT, p)))
+
+
+def _cached(cache, mutated_digest, files):
+    """The cached result of this mutated source under these test files, or None.
+
+    Exact match first.  A mutant once *killed* by a set of test files stays killed when every one
+    of those files is still mapped, unchanged: the failing test still runs (tests only get added),
+    so adding a test file only re-runs the survivors."""
+    entries = cache.get("m:" + mutated_digest) or []
+    for e in entries:
+        if e["files"] == files:
+            return e
+    for e in entries:
+        if e["status"] != "pass" and all(files.get(p) == d for p, d in e["files"].items()):
+            return e
+    return None
+
+
+def _store(cache, mutated_digest, files, status, secs):
+    entry = {"status": status, "seconds": round(secs, 2), "files": files}
+    entries = [e for e in cache.get("m:" + mutated_digest) or [] if e["files"] != files]
+    cache["m:" + mutated_digest] = entries + [entry]
+    return entry
+
+
 def _load_cache(use):
     if not use or not os.path.exists(CACHE):
         return {}
@@ -239,6 +269,7 @@ def main(argv=None):
         tests = [p for p in t["tests"] if os.path.exists(os.path.join(ROOT, p))]
         source = _read(t["path"])
         tdig = _tests_digest(tests)
+        files = _file_digests(tests)
         ms = _mutants_of(t)
         base_key = "baseline:" + mutator.digest(source) + ":" + tdig
         base = cache.get(base_key)
@@ -260,8 +291,8 @@ def main(argv=None):
                 unused_allow.discard(m.ident)
                 continue
             mutated = m.apply(source)
-            key = mutator.digest(mutated) + ":" + tdig
-            res = cache.get(key)
+            mdig = mutator.digest(mutated)
+            res = _cached(cache, mdig, files)
             if res is None:
                 with tempfile.NamedTemporaryFile("wb", suffix=".py", delete=False) as f:
                     f.write(mutated)
@@ -274,7 +305,7 @@ def main(argv=None):
                 if status == "error":
                     print("%s: pytest collected nothing" % m.describe(), file=sys.stderr)
                     return 2
-                res = cache[key] = {"status": status, "seconds": round(secs, 2)}
+                res = _store(cache, mdig, files, status, secs)
                 _save_cache(cache)
                 ran += 1
             status = res["status"]
