@@ -168,7 +168,7 @@ def _store(cache, mutated_digest, files, status, secs):
 
 
 def _load_cache(use):
-    if not use or not os.path.exists(CACHE):
+    if not use or not os.path.exists(CACHE):  # noqa
         return {}
     try:
         with open(CACHE) as f:
@@ -182,7 +182,7 @@ def _save_cache(cache):
     tmp = CACHE + ".tmp"
     with open(tmp, "w") as f:
         json.dump(cache, f, indent=0, sort_keys=True)
-    os.replace(tmp, CACHE)
+    os.replace(tmp, CACHE)   # one runner at a time per cache file (see --cache)
 
 
 def _targets(only):
@@ -235,26 +235,34 @@ def _run_known_bugs(targets, cache, env):
 
 
 def main(argv=None):
+    global CACHE  # pylint: disable=global-statement
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", action="append", default=[], help="substring of a target path (repeatable)")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--cache", help="results file (default tests/mutation/cache/results.json)")
     ap.add_argument("--target", type=float, default=90.0, help="required overall score in percent")
     ap.add_argument("--report", help="also write the results as JSON to this file")
     ap.add_argument("--skip-known", action="store_true", help="do not re-introduce the audit's known bugs first")
+    ap.add_argument("--known-only", action="store_true", help="only the audit's known bugs, no mutants")
+    ap.add_argument("--without-mutant-tests", action="store_true",
+                    help="leave out the *_mutants.py test files (what the suite caught before them)")
     args = ap.parse_args(argv)
 
     targets = _targets(args.only)
+    if args.without_mutant_tests:
+        targets = [dict(t, tests=[p for p in t["tests"] if not p.endswith("_mutants.py")]) for t in targets]
     if args.list:
         total = 0
         for t in targets:
             ms = _mutants_of(t)
             total += len(ms)
             for m in ms:
-                print(("EXCLUDED " if m.ident in allowlist.EQUIVALENT else "") + m.describe())
+                print(("EXCLUDED " if m.ident in allowlist.EQUIVALENT else "") + m.describe() + "\n    id: " + m.ident)
         print("%d mutants" % total)
         return 0
 
+    CACHE = os.path.abspath(args.cache) if args.cache else CACHE
     cache = _load_cache(not args.no_cache)
     env = _env()
     _preload()
@@ -265,6 +273,11 @@ def main(argv=None):
     if not args.skip_known:
         print("== the audit's known bugs (issue 10), each must make the tests fail", flush=True)
         known_caught, known_missed = _run_known_bugs(targets, cache, env)
+    if args.known_only:
+        print("\nKnown bugs caught: %d/%d" % (known_caught, known_caught + len(known_missed)))
+        for desc in known_missed:
+            print("  MISSED " + desc)
+        return 0 if not known_missed else 1
     for t in targets:
         tests = [p for p in t["tests"] if os.path.exists(os.path.join(ROOT, p))]
         source = _read(t["path"])
