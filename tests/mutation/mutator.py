@@ -48,10 +48,11 @@ RETURN_REPLACE = {
 
 
 class Mutant(object):
-    __slots__ = ("path", "func", "line", "op", "before", "after", "start", "end", "index")
+    __slots__ = ("path", "func", "line", "end_line", "op", "before", "after", "start", "end", "index")
 
-    def __init__(self, path, func, line, op, before, after, start, end):
+    def __init__(self, path, func, line, op, before, after, start, end, end_line=None):
         self.path, self.func, self.line, self.op = path, func, line, op
+        self.end_line = line if end_line is None else end_line
         self.before, self.after, self.start, self.end = before, after, start, end
         self.index = 0
 
@@ -156,7 +157,7 @@ class _Collector(object):
         before = self.off.text(span_node)
         if before == after:
             return
-        self.out.append(Mutant(self.path, func, node.lineno, op, before, after, start, end))
+        self.out.append(Mutant(self.path, func, span_node.lineno, op, before, after, start, end, span_node.end_lineno))
 
     # -- walking ---------------------------------------------------------------------------------
     def run(self, tree):

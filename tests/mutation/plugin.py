@@ -35,3 +35,61 @@ def _install(name, source_path):
 
 if os.environ.get("DVOPS_MUTANT_MODULE"):
     _install(os.environ["DVOPS_MUTANT_MODULE"], os.environ["DVOPS_MUTANT_SOURCE"])
+
+
+# Line tracing of the unmutated run (``DVOPS_TRACE_FILE`` = real path of the target file,
+# ``DVOPS_TRACE_OUT`` = where to write the JSON): which test executes which line of the target,
+# so that each mutant runs only the tests that reach it.  Lines run while a test is set up or torn
+# down (fixtures, often shared by the whole module) count for every test of that file.
+if os.environ.get("DVOPS_TRACE_FILE"):
+    import json
+    import threading
+
+    import pytest
+
+    _TARGET = os.environ["DVOPS_TRACE_FILE"]
+    _REAL = {}
+    _LINES = {}        # context -> set(lines)
+    _ITEMS = []
+    _CONTEXT = ["collect"]
+
+    def _is_target(filename):
+        real = _REAL.get(filename)
+        if real is None:
+            real = _REAL[filename] = os.path.realpath(filename)
+        return real == _TARGET
+
+    def _local(frame, event, arg):
+        if event == "line":
+            _LINES.setdefault(_CONTEXT[0], set()).add(frame.f_lineno)
+        return _local
+
+    def _global(frame, event, arg):
+        if event == "call" and _is_target(frame.f_code.co_filename):
+            _LINES.setdefault(_CONTEXT[0], set()).add(frame.f_code.co_firstlineno)
+            return _local
+        return None
+
+    sys.settrace(_global)
+    threading.settrace(_global)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(items):
+        _ITEMS[:] = [item.nodeid for item in items]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(item):
+        _CONTEXT[0] = "setup:" + item.nodeid.split("::")[0]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(item):
+        _CONTEXT[0] = "call:" + item.nodeid
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(item):
+        _CONTEXT[0] = "setup:" + item.nodeid.split("::")[0]
+
+    def pytest_sessionfinish(session):
+        sys.settrace(None)
+        with open(os.environ["DVOPS_TRACE_OUT"], "w") as f:
+            json.dump({"items": _ITEMS, "lines": dict((k, sorted(v)) for k, v in _LINES.items())}, f)

@@ -103,7 +103,7 @@ def _child(tests, env):
             sys.path.insert(0, p)
         import pytest  # pylint: disable=import-outside-toplevel
         import plugin  # noqa: F401  pylint: disable=unused-import,import-outside-toplevel  (installs the mutant)
-        code = int(pytest.main(PYTEST_ARGS + tests))
+        code = int(pytest.main(PYTEST_ARGS + tests, plugins=[plugin]))
     except BaseException:  # pylint: disable=broad-except
         code = 4           # the mutant broke the import: killed
     finally:
@@ -165,6 +165,45 @@ def _store(cache, mutated_digest, files, status, secs):
     entries = [e for e in cache.get("m:" + mutated_digest) or [] if e["files"] != files]
     cache["m:" + mutated_digest] = entries + [entry]
     return entry
+
+
+def _trace(target, tests, env, cache, key):
+    """Per-test line coverage of the target file in the unmutated run (cached), or None."""
+    if key in cache:
+        return cache[key]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        out = f.name
+    try:
+        status, secs = _pytest(tests, dict(env, DVOPS_TRACE_FILE=os.path.realpath(os.path.join(ROOT, target["path"])),
+                                           DVOPS_TRACE_OUT=out), None)
+        if status != "pass":
+            return None
+        with open(out) as f:
+            data = json.load(f)
+    finally:
+        os.unlink(out)
+    by_line = {}
+    for ctx, lines in data["lines"].items():
+        for line in lines:
+            by_line.setdefault(str(line), []).append(ctx)
+    cache[key] = {"items": data["items"], "by_line": by_line, "seconds": round(secs, 2)}
+    return cache[key]
+
+
+def _selected(trace, mutant, tests):
+    """The tests that execute a line of the mutant, in suite order; all tests when none does (the
+    trace does not see code run in worker processes, so an unseen line is not proof of dead code)."""
+    if trace is None:
+        return tests
+    contexts = set()
+    for line in range(mutant.line, mutant.end_line + 1):
+        contexts.update(trace["by_line"].get(str(line), []))
+    if not contexts or "collect" in contexts:   # unseen, or run while the test files are imported
+        return tests
+    files = set(c[len("setup:"):] for c in contexts if c.startswith("setup:"))
+    calls = set(c[len("call:"):] for c in contexts if c.startswith("call:"))
+    chosen = [n for n in trace["items"] if n in calls or n.split("::")[0] in files]
+    return chosen or tests
 
 
 def _load_cache(use):
@@ -295,6 +334,10 @@ def main(argv=None):
             base = cache[base_key] = {"seconds": round(secs, 2)}
             _save_cache(cache)
         timeout = max(config.MIN_TIMEOUT, config.TIMEOUT_FACTOR * base["seconds"])
+        trace = None
+        if t.get("select", True):
+            trace = _trace(t, tests, env, cache, "trace:" + mutator.digest(source) + ":" + tdig)
+            _save_cache(cache)
         killed = survived = excluded = ran = 0
         print("== %s: %d mutants, tests %s (unmutated %.1fs)" % (t["path"], len(ms), " ".join(
             os.path.basename(p) for p in tests), base["seconds"]), flush=True)
@@ -312,7 +355,7 @@ def main(argv=None):
                     src_path = f.name
                 menv = dict(env, DVOPS_MUTANT_MODULE=_module_name(t["path"]), DVOPS_MUTANT_SOURCE=src_path)
                 try:
-                    status, secs = _pytest(tests, menv, timeout)
+                    status, secs = _pytest(_selected(trace, m, tests), menv, timeout)
                 finally:
                     os.unlink(src_path)
                 if status == "error":
