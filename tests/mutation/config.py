@@ -29,7 +29,8 @@ TARGETS = [
             "_verify_poks", "_verify_feldman", "round2", "_check_transcripts", "round3", "finish",
             "params_from_definition",
         ],
-        "tests": [U + "test_dkg_mutants.py", U + "test_dkg.py", U + "test_dkg_rounds_mutants.py"],
+        "tests": [U + "test_dkg_mutants.py", U + "test_dkg.py", U + "test_dkg_rounds_mutants.py",
+                  U + "test_dkg_state_mutants.py"],
     },
     {
         "path": "plugins/module_utils/_cluster.py",

@@ -64,7 +64,8 @@ def _env():
     env["PYTHONPATH"] = os.pathsep.join([HERE, os.path.join(ROOT, ".ansible", "collections")]
                                         + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.setdefault("ANSIBLE_CONFIG", os.path.join(ROOT, "ansible.cfg"))
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Byte-code caches stay on: pytest's rewritten test modules are then compiled once, not per mutant
+    # (the mutant itself is compiled in memory by plugin.py and never written).
     env.pop("DVOPS_MUTANT_MODULE", None)
     env.pop("DVOPS_MUTANT_SOURCE", None)
     return env
@@ -284,6 +285,8 @@ def main(argv=None):
     ap.add_argument("--report", help="also write the results as JSON to this file")
     ap.add_argument("--skip-known", action="store_true", help="do not re-introduce the audit's known bugs first")
     ap.add_argument("--known-only", action="store_true", help="only the audit's known bugs, no mutants")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="run nothing: report from the cache, counting mutants without a result as not run")
     ap.add_argument("--without-mutant-tests", action="store_true",
                     help="leave out the *_mutants.py test files (what the suite caught before them)")
     args = ap.parse_args(argv)
@@ -325,6 +328,8 @@ def main(argv=None):
         ms = _mutants_of(t)
         base_key = "baseline:" + mutator.digest(source) + ":" + tdig
         base = cache.get(base_key)
+        if base is None and args.cached_only:
+            base = {"seconds": 0.0}
         if base is None:
             status, secs = _pytest(tests, env, None)
             if status != "pass":
@@ -335,10 +340,10 @@ def main(argv=None):
             _save_cache(cache)
         timeout = max(config.MIN_TIMEOUT, config.TIMEOUT_FACTOR * base["seconds"])
         trace = None
-        if t.get("select", True):
+        if t.get("select", True) and not args.cached_only:
             trace = _trace(t, tests, env, cache, "trace:" + mutator.digest(source) + ":" + tdig)
             _save_cache(cache)
-        killed = survived = excluded = ran = 0
+        killed = survived = excluded = ran = not_run = 0
         print("== %s: %d mutants, tests %s (unmutated %.1fs)" % (t["path"], len(ms), " ".join(
             os.path.basename(p) for p in tests), base["seconds"]), flush=True)
         for m in ms:
@@ -349,6 +354,9 @@ def main(argv=None):
             mutated = m.apply(source)
             mdig = mutator.digest(mutated)
             res = _cached(cache, mdig, files)
+            if res is None and args.cached_only:
+                not_run += 1
+                continue
             if res is None:
                 with tempfile.NamedTemporaryFile("wb", suffix=".py", delete=False) as f:
                     f.write(mutated)
@@ -373,19 +381,23 @@ def main(argv=None):
                 timeouts += status == "timeout"
             results.append({"mutant": m.describe(), "id": m.ident, "status": status})
         total = killed + survived
-        rows.append((t["path"], total, killed, survived, excluded, ran))
-        print("   killed %d/%d (%.1f%%), %d run now, %d excluded as equivalent" % (
-            killed, total, 100.0 * killed / total if total else 100.0, ran, excluded), flush=True)
+        rows.append((t["path"], total, killed, survived, excluded, ran, not_run))
+        print("   killed %d/%d (%.1f%%), %d run now, %d excluded as equivalent%s" % (
+            killed, total, 100.0 * killed / total if total else 100.0, ran, excluded,
+            ", %d NOT RUN (no cached result)" % not_run if not_run else ""), flush=True)
 
     print("\nScore per file")
-    print("%-45s %8s %7s %9s %9s" % ("file", "mutants", "killed", "survived", "score"))
-    all_total = all_killed = 0
-    for path, total, killed, survived, excluded, dummy in rows:
+    print("%-45s %8s %7s %9s %9s %8s" % ("file", "mutants", "killed", "survived", "score", "not run"))
+    all_total = all_killed = all_not_run = 0
+    for path, total, killed, survived, excluded, dummy, not_run in rows:
         all_total += total
         all_killed += killed
-        print("%-45s %8d %7d %9d %8.1f%%" % (path, total, killed, survived, 100.0 * killed / total if total else 100))
+        all_not_run += not_run
+        print("%-45s %8d %7d %9d %8.1f%% %8d" % (path, total, killed, survived,
+                                                100.0 * killed / total if total else 100, not_run))
     score = 100.0 * all_killed / all_total if all_total else 100.0
-    print("%-45s %8d %7d %9d %8.1f%%" % ("TOTAL", all_total, all_killed, all_total - all_killed, score))
+    print("%-45s %8d %7d %9d %8.1f%% %8d" % ("TOTAL", all_total, all_killed, all_total - all_killed, score,
+                                            all_not_run))
     print("(%d killed by timeout; %d excluded as equivalent; %.0fs)" % (
         timeouts, sum(r[4] for r in rows), time.time() - started))
     if survivors:
@@ -403,7 +415,7 @@ def main(argv=None):
     if args.report:
         with open(args.report, "w") as f:
             json.dump({"score": score, "rows": rows, "results": results, "known_missed": known_missed}, f, indent=1)
-    return 0 if score >= args.target and not known_missed else 1
+    return 0 if score >= args.target and not known_missed and not all_not_run else 1
 
 
 if __name__ == "__main__":
