@@ -63,8 +63,8 @@ class Mutant(object):
                                             self.index)
 
     def describe(self):
-        return "%s:%d %s [%s] %s -> %s" % (self.path, self.line, self.func, self.op, _short(self.before, 70),
-                                          _short(self.after, 70))
+        return "%s:%d %s [%s] %s -> %s" % (self.path, self.line, self.func, self.op,
+                                           _short(self.before, 70), _short(self.after, 70))
 
     def apply(self, source_bytes):
         return source_bytes[:self.start] + self.after.encode("utf-8") + source_bytes[self.end:]
@@ -117,10 +117,13 @@ def _guards_refusal(node):
 
 def _returns_bool_only(func):
     values = [n.value for n in ast.walk(func) if isinstance(n, ast.Return)]
-    return bool(values) and all(v is not None and (
-        isinstance(v, (ast.Compare, ast.BoolOp)) or (isinstance(v, ast.Call) and _dotted(v.func) in ("bool",
-                                                                                                   "_is_identity"))
-        or (isinstance(v, ast.Constant) and isinstance(v.value, bool))) for v in values)
+    def boolean(v):
+        if isinstance(v, (ast.Compare, ast.BoolOp)):
+            return True
+        if isinstance(v, ast.Call):
+            return _dotted(v.func) in ("bool", "_is_identity")
+        return isinstance(v, ast.Constant) and isinstance(v.value, bool)
+    return bool(values) and all(v is not None and boolean(v) for v in values)
 
 
 def _has_value_return(func):
@@ -253,7 +256,7 @@ class _Collector(object):
 
     def _compare_consts(self, name, node):
         for k, comp in enumerate([node.left] + list(node.comparators)):
-            if isinstance(comp, ast.Constant) and type(comp.value) is int:
+            if isinstance(comp, ast.Constant) and isinstance(comp.value, int) and not isinstance(comp.value, bool):
                 self.add(name, comp, "const", repr(comp.value + 1))
 
     def _boolop(self, name, node):
