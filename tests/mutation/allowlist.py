@@ -13,4 +13,21 @@ EQUIVALENT = {
     # the same impossible failure would surface as UnboundLocalError instead.
     'plugins/module_utils/_dkg_crypto.py::_pair_key::raise-drop::raise TransportError("ECDH failed: %s" % exc) -> pass#0':
         "unreachable defensive branch",
+
+    # Unreachable: after a failed random-weighted batch check, each sender is checked alone and
+    # named.  The batch is a linear combination of the single equations, so when every single
+    # check passes the batch passes too: the generic raise after that loop can never run.
+    'plugins/module_utils/_dkg.py::round2::raise-drop::raise DKGError("the proofs of knowledge do not verify") -> pass#0':
+        "batch fallback, unreachable",
+    'plugins/module_utils/_dkg.py::round2::raise-drop::raise DKGError("the received shares do not verify") -> pass#0':
+        "batch fallback, unreachable",
+    'plugins/module_utils/_dkg.py::round3::raise-drop::raise DKGError("the partial signatures do not verify") -> pass#0':
+        "batch fallback, unreachable",
+    'plugins/module_utils/_dkg.py::finish::raise-drop::raise DKGError("the lock hash signatures do not verify") -> pass#0':
+        "batch fallback, unreachable",
+
+    # Unreachable: x is the sum of shares that passed the Feldman check against the same commitments
+    # whose sum gives pub[index - 1] (linearity), so x*G equals it whenever this line is reached.
+    'plugins/module_utils/_dkg.py::round2::if-false::(lib.G1Point() * _sc(x)).to_compressed_bytes() != pub[ind... -> False#0':
+        "implied by the Feldman check",
 }

@@ -30,7 +30,7 @@ TARGETS = [
             "params_from_definition",
         ],
         "tests": [U + "test_dkg_mutants.py", U + "test_dkg.py", U + "test_dkg_rounds_mutants.py",
-                  U + "test_dkg_state_mutants.py"],
+                  U + "test_dkg_state_mutants.py", U + "test_dkg_params_mutants.py"],
     },
     {
         "path": "plugins/module_utils/_cluster.py",
