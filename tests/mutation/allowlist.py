@@ -30,4 +30,17 @@ EQUIVALENT = {
     # whose sum gives pub[index - 1] (linearity), so x*G equals it whenever this line is reached.
     'plugins/module_utils/_dkg.py::round2::if-false::(lib.G1Point() * _sc(x)).to_compressed_bytes() != pub[ind... -> False#0':
         "implied by the Feldman check",
+
+    # Report.record fails a check whenever problems are given, so record(name, False, [problem])
+    # and record(name, True, [problem]) are the same call.
+    "plugins/module_utils/_cluster.py::_verify_shares::const::False -> True#0": "Report.record semantics",
+    "plugins/module_utils/_cluster.py::_verify_aggregate::const::False -> True#0": "Report.record semantics",
+    "plugins/module_utils/_cluster.py::verify_lock::const::False -> True#0": "Report.record semantics",
+    # An empty queue gives [] with or without the early return.
+    "plugins/module_utils/_cluster.py::_Bls.run::if-false::not items -> False#0": "same result for []",
+    # One signature checked with a random weight w: e(pk, w*H) == e(g, w*sig) is the same equation.
+    "plugins/module_utils/_cluster.py::_Bls.run::const::False -> True#0": "weight of a single check",
+    # A multi-scalar multiplication over no points is the identity: an empty batch passes either way.
+    "plugins/module_utils/_cluster.py::_verify_shares::boolop-drop::batch and not combination(batch, True) -> "
+    "(not combination(batch, True))#0": "empty batch",
 }
