@@ -73,8 +73,9 @@ def test_deposit_for_another_pubkey_is_refused(two):
     dd = lock.distributed_validators[0].partial_deposit_data[1]
     other = two.dealt.validators[1]
     dd.pubkey = other.pubkey
-    dd.signature = _bls.sign(other.secret, _eth2.deposit_signing_root(other.pubkey, bytes(dd.withdrawal_credentials),
-                                                                     dd.amount, bytes(lock.definition.fork_version)))
+    root = _eth2.deposit_signing_root(other.pubkey, bytes(dd.withdrawal_credentials), dd.amount,
+                                      bytes(lock.definition.fork_version))
+    dd.signature = _bls.sign(other.secret, root)
     rep = C.verify_lock(_seal(two, lock))
     assert _failed(rep) == {"deposit_data"}, rep.errors
     assert "partial_deposit_data[1].pubkey: not the distributed_public_key" in " ".join(rep.errors)

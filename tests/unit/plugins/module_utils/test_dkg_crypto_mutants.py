@@ -121,4 +121,3 @@ def test_unhex_refusals(value, size, match):
 def test_verify_message_refuses_non_objects(message):
     with pytest.raises(tc.TransportError, match="not an object with a 'body'"):
         tc.verify_message(message, _k1.public_key(_k1.generate_private_key()))
-

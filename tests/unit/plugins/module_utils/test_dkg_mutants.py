@@ -228,8 +228,8 @@ def test_swapped_shares_of_two_validators_are_refused(cluster, round1):
             shares = plain[::-1] if m == 1 else tc.decrypt_shares(
                 keys[2], tc.unhex(body["ephemeral_pubkey"]), params["definition_hash"], 2, 3,
                 tc.unhex(body["shares"]["3"]), V)
-            b["shares"][str(m)] = "0x" + tc.encrypt_shares(eph, params["operators"][m - 1],
-                                                            params["definition_hash"], 2, m, shares).hex()
+            sealed = tc.encrypt_shares(eph, params["operators"][m - 1], params["definition_hash"], 2, m, shares)
+            b["shares"][str(m)] = "0x" + sealed.hex()
     bad = _resigned(keys, msgs, 2, swap)
     with pytest.raises(_dkg.DKGError, match="operator 2 sent this operator a share that does not match"):
         _dkg.round2(params, st[0], bad, keys[0])
