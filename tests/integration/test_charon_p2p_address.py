@@ -7,7 +7,7 @@ then fed to the REAL charon v1.10.3 (tests/testbed/build-programs.sh), whose P2P
 - An IP address (v4 or v6) is CHARON_P2P_EXTERNAL_IP, a name CHARON_P2P_EXTERNAL_HOSTNAME: charon
   checks the hostname with IDNA rules (an IPv6 address fails there) and advertises it as /dns/...
 - The validator API is published on 127.0.0.1 only (playbooks/exit.yml's default
-  http://localhost:3600 must answer on a real host), its port a role variable.
+  http://127.0.0.1:3600 must answer on a real host), its port a role variable.
 The realbed molecule scenario runs the same rendering on four real hosts (IPv4, IPv6 and a name)."""
 
 from __future__ import annotations
