@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from ansible_collections.dvops.charon.plugins.module_utils import _deps, _eth2, _k1
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deposit, _deps, _enr, _eth2, _k1
 from ansible_collections.dvops.charon.plugins.module_utils import _dkg_crypto as _tc
 from ansible_collections.dvops.charon.plugins.module_utils._dkg_crypto import TransportError, unhex
 
@@ -614,20 +614,17 @@ def _minor(version):
 def deposit_amounts(definition):
     """Amounts DKG signs, in Gwei: the definition's, deduplicated and sorted (charon DedupAmounts),
     or charon's defaults [1, 32] ETH ([1, 8, 32, 256] ETH when compounding)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
     if definition.deposit_amounts:
         return _deposit.dedup_amounts(definition.deposit_amounts)
     return _deposit.default_amounts(definition.version, definition.compounding)
 
 
 def deposit_file_name(amount):
-    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
     return _deposit.deposit_file_name(amount)
 
 
 def deposit_files(lock, network_name):
     """[(file name, bytes)] of charon's deposit-data files of a v1.8+ lock, one per amount."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
     by_amount = {}
     fork = bytes(lock.definition.fork_version)
     for dv in lock.distributed_validators:
@@ -639,7 +636,6 @@ def deposit_files(lock, network_name):
 
 def params_from_definition(definition, release=None):
     """Ceremony parameters of a verified ``_cluster.Definition`` (raises DKGError on unusable input)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _enr  # pylint: disable=import-outside-toplevel
     if _minor(definition.version) < NATIVE_MIN_MINOR:
         raise DKGError("the native engine creates v1.8+ locks; definition version %s needs dvops_dkg_engine=charon"
                        % definition.version)
@@ -679,7 +675,6 @@ def params_from_definition(definition, release=None):
 
 
 def _dv_models(dvs):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     out = []
     for dv in dvs:
         reg = dv["builder_registration"]
@@ -697,7 +692,6 @@ def _dv_models(dvs):
 
 def lock_builder(definition):
     """``build_lock`` for ``round3``: the charon lock hash of the DVs under ``definition``."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
 
     def build(dvs):
         lock = _cluster.new_lock(definition, _dv_models(dvs))
@@ -707,7 +701,6 @@ def lock_builder(definition):
 
 def assemble_lock(definition, finished):
     """The complete ``_cluster.Lock`` from ``finish``'s lock dict."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     return _cluster.new_lock(definition, _dv_models(finished["distributed_validators"]),
                              signature_aggregate=unhex(finished["signature_aggregate"]),
                              node_signatures=[unhex(s) for s in finished["node_signatures"]])

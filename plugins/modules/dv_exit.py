@@ -329,7 +329,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dvops.charon.plugins.module_utils import _beacon, _bls, _cluster, _deps, _exit, _files, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _beacon, _bls, _cluster, _deps, _exit, _files, _keystore, _networks
 
 _KEYSTORE_RE = re.compile(r"keystore-(?:insecure-)?([0-9]+)\.json$")
 
@@ -576,7 +576,7 @@ def run(module):
         keystore_lib = None
         if delivery != "combine":
             _deps.require("cryptography")
-            from ansible_collections.dvops.charon.plugins.module_utils import _keystore as keystore_lib
+            keystore_lib = _keystore
     except _deps.MissingDependency as exc:
         raise _Fail(str(exc), result)
 
