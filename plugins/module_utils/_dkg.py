@@ -230,6 +230,14 @@ def _round_messages(params, state, messages, round_no):
     return ordered
 
 
+def _signed_message(enr_key, round_no, dh, index, fields):
+    """The sender's round message: the header every round checks (round, definition hash, sender),
+    then the round's ``fields`` in their order, signed with the sender's ENR key."""
+    body = {"round": round_no, "definition_hash": "0x" + dh.hex(), "sender": index}
+    body.update(fields)
+    return _tc.sign_message(enr_key, body)
+
+
 def _field(body, key, sender, size=None):
     try:
         return unhex(body.get(key), size, key)
@@ -268,17 +276,13 @@ def round1(params, index, enr_key):
     encrypted = {}
     for m, shares in shares_for.items():
         encrypted[str(m)] = "0x" + _tc.encrypt_shares(eph, params["operators"][m - 1], dh, index, m, shares).hex()
-    body = {
-        "round": 1,
-        "definition_hash": "0x" + dh.hex(),
-        "sender": index,
+    message = _signed_message(enr_key, 1, dh, index, {
         "nonce": "0x" + secrets.token_bytes(16).hex(),
         "ephemeral_pubkey": "0x" + _k1.public_key(eph).hex(),
         "commitments": commitments,
         "pok": poks,
         "shares": encrypted,
-    }
-    message = _tc.sign_message(enr_key, body)
+    })
     state = {"round": 1, "definition_hash": dh.hex(), "index": index, "self_shares": self_shares,
              "message_digest": _tc.message_digest(message).hex()}
     return state, message
@@ -413,14 +417,10 @@ def round2(params, state, messages, enr_key):
         public_shares.append(pub)
 
     t1 = _transcript(dh, 1, ordered)
-    body = {
-        "round": 2,
-        "definition_hash": "0x" + dh.hex(),
-        "sender": index,
+    message = _signed_message(enr_key, 2, dh, index, {
         "transcript": "0x" + t1.hex(),
         "partial_signatures": "0x" + b"".join(partials).hex(),
-    }
-    message = _tc.sign_message(enr_key, body)
+    })
     new_state = {
         "round": 2, "definition_hash": dh.hex(), "index": index,
         "shares": ["%064x" % x for x in shares],
@@ -532,16 +532,12 @@ def round3(params, state, messages, enr_key, build_lock):
     # (sum of shares) * H(lock_hash): one scalar multiplication instead of one per validator.
     lock_sig = (_h2c(lock_hash) * _sc(share_sum)).to_compressed_bytes()
     t2 = _transcript(dh, 2, ordered)
-    body = {
-        "round": 3,
-        "definition_hash": "0x" + dh.hex(),
-        "sender": index,
+    message = _signed_message(enr_key, 3, dh, index, {
         "transcript": "0x" + t2.hex(),
         "lock_hash": "0x" + lock_hash.hex(),
         "node_signature": "0x" + _k1.sign(enr_key, lock_hash).hex(),
         "lock_signature": "0x" + lock_sig.hex(),
-    }
-    message = _tc.sign_message(enr_key, body)
+    })
     new_state = dict(state)
     new_state.update({"round": 3, "transcript2": t2.hex(), "lock_hash": lock_hash.hex(), "lock": lock,
                       "message_digest": _tc.message_digest(message).hex()})
