@@ -26,10 +26,11 @@ description:
   - Read only. Keystore passwords, key shares and the ENR private key are read to check them but never returned
     or logged.
   - Needs the C(coincurve), C(pycryptodome), C(py_arkworks_bls12381) and (for keystores) C(cryptography) Python
-    packages on the managed host; the C(dvops.charon.python_deps) role installs them in a venv whose interpreter
-    the module should run with.
+    packages on the managed host.
 author:
   - dvops.charon contributors (@dvops)
+extends_documentation_fragment:
+  - dvops.charon.python_deps
 options:
   path:
     description:

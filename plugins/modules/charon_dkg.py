@@ -28,6 +28,9 @@ description:
     C(dvops.charon.python_deps)).
 author:
   - dvops.charon contributors (@dvops)
+extends_documentation_fragment:
+  - dvops.charon.data_dir
+  - dvops.charon.files
 options:
   phase:
     description:
@@ -48,10 +51,6 @@ options:
     type: str
     required: true
     choices: [status, definition, prepare, round1, round2, round3, finish, cleanup, charon_stage, charon_collect]
-  data_dir:
-    description: charon's data directory (holds C(charon-enr-private-key)).
-    type: path
-    required: true
   definition:
     description:
       - The cluster definition JSON text (phases V(prepare), V(definition)).
@@ -115,14 +114,6 @@ options:
         longest gap between two phases of one run (the play uses C(charon_dkg_round_timeout) + 300).
     type: int
     default: 1200
-  owner:
-    description: Owner (name or uid) of the files written.
-    type: str
-    default: '1000'
-  group:
-    description: Group (name or gid) of the files written.
-    type: str
-    default: '1000'
 attributes:
   check_mode:
     support: partial
