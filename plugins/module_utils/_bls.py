@@ -21,6 +21,9 @@ from ansible_collections.dvops.charon.plugins.module_utils import _deps
 
 CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 DST = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+# Size of the random weights of every batch verification (here, _cluster and _dkg): a wrong item
+# passes a weighted batch with probability about 2^-BATCH_WEIGHT_BITS.
+BATCH_WEIGHT_BITS = 128
 PUBKEY_LEN = 48
 SIGNATURE_LEN = 96
 
@@ -222,8 +225,8 @@ def _batch_pairing_ok(items, weighted):
     lib = _lib()
     g1s, g2s, sigs, weights = [], [], [], []
     for pk, msg, sig in items:
-        # Random 64-bit weights stop crafted signatures from cancelling out across items.
-        w = _scalar(secrets.randbits(64) | 1) if weighted else _scalar(1)
+        # Random weights stop crafted signatures from cancelling out across items.
+        w = _scalar(secrets.randbits(BATCH_WEIGHT_BITS) | 1) if weighted else _scalar(1)
         g1s.append(pk * w if weighted else pk)
         g2s.append(_hash(msg))
         sigs.append(sig)
@@ -237,7 +240,7 @@ def batch_verify(items):
     """True when every ``(pubkey48, msg, sig96)`` in ``items`` verifies; False on any bad or malformed one.
 
     One multi-pairing with random weights (a bad signature slips through with probability
-    2^-64): about half the cost of separate ``verify`` calls for large batches.
+    2^-BATCH_WEIGHT_BITS): about half the cost of separate ``verify`` calls for large batches.
     """
     try:
         parsed = [(_pubkey(pk), bytes(msg), _g2(sig)) for pk, msg, sig in items]

@@ -1297,8 +1297,9 @@ def _definition_rules(d, report, prefix=""):
 class _Bls(object):
     """Points decoded once per verification, plus batched signature checks.
 
-    Signatures are checked in one multi-pairing with random 64-bit weights (a wrong signature
-    passes with probability 2^-64); on failure each is re-checked alone to name it.
+    Signatures are checked in one multi-pairing with random weights of _bls.BATCH_WEIGHT_BITS bits
+    (a wrong signature passes with probability 2^-BATCH_WEIGHT_BITS); on failure each is re-checked
+    alone to name it.
     """
 
     def __init__(self):
@@ -1359,7 +1360,7 @@ class _Bls(object):
         groups = OrderedDict()
         sigs, ws = [], []
         for pkb, pk, msg, s, _label, _check in items:
-            w = self.scalar(secrets.randbits(64) | 1 if weighted else 1)
+            w = self.scalar(secrets.randbits(_bls.BATCH_WEIGHT_BITS) | 1 if weighted else 1)
             entry = groups.setdefault(pkb, (pk, [], []))
             entry[1].append(lib.G2Point.hash_to_curve(msg, self.dst))
             entry[2].append(w)
@@ -1430,7 +1431,7 @@ def _verify_shares(lock, bls, report):
             coeff = [0] * n
             pk_coeff = 0
             for xs, lams in checks:
-                w = (secrets.randbits(64) | 1) if weighted else 1
+                w = (secrets.randbits(_bls.BATCH_WEIGHT_BITS) | 1) if weighted else 1
                 for x, lam in zip(xs, lams):
                     coeff[x - 1] = (coeff[x - 1] + w * lam) % r
                 pk_coeff = (pk_coeff - w) % r

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deposit, _deps, _enr, _eth2, _k1
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _cluster, _deposit, _deps, _enr, _eth2, _k1
 from ansible_collections.dvops.charon.plugins.module_utils import _dkg_crypto as _tc
 from ansible_collections.dvops.charon.plugins.module_utils._dkg_crypto import TransportError, unhex
 
@@ -54,8 +54,8 @@ LEGACY_ALGORITHM = "dvops-frost-keygen-v1"
 NATIVE_ALGORITHMS = (ALGORITHM, "default", LEGACY_ALGORITHM)
 # What `charon dkg` v1.10.3 runs (dkg/dkg.go); anything else stops it after every peer connected.
 CHARON_ALGORITHMS = ("default", "frost", "pedersen")
-R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
-DST = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+R = _bls.CURVE_ORDER
+DST = _bls.DST
 POK_LABEL = b"dvops-dkg-pok-v1"
 TRANSCRIPT_LABEL = b"dvops-dkg-transcript-v1"
 G1_LEN, G2_LEN = 48, 96
@@ -117,20 +117,13 @@ def _h2c(msg):
 
 
 def _rand128():
-    # Random weights for batch verification: 128 bits make a forged batch pass with prob. 2^-128.
-    return secrets.randbits(128) | 1
+    # Random weights for batch verification, of the one size _bls sets for every batch (128 bits:
+    # a forged batch passes with prob. 2^-128).
+    return secrets.randbits(_bls.BATCH_WEIGHT_BITS) | 1
 
 
 def _lagrange_at_zero(xs):
-    out = []
-    for i, xi in enumerate(xs):
-        num, den = 1, 1
-        for j, xj in enumerate(xs):
-            if i != j:
-                num = num * (-xj) % R
-                den = den * (xi - xj) % R
-        out.append(num * pow(den, R - 2, R) % R)
-    return out
+    return _bls.lagrange_coefficients(xs)
 
 
 def _eval_poly(coeffs, x):
