@@ -32,6 +32,7 @@ import uuid as uuid_mod
 from collections import OrderedDict
 
 from ansible_collections.dvops.charon.plugins.module_utils import _bls, _deps, _eip712, _enr, _eth2, _files, _k1, _networks
+from ansible_collections.dvops.charon.plugins.module_utils._gojson import go_json
 from ansible_collections.dvops.charon.plugins.module_utils._ssz import Hasher, SSZError
 
 SUPPORTED_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v1.6.0", "v1.7.0",
@@ -71,17 +72,6 @@ def version_tuple(version):
 
 def _minor(version):
     return version_tuple(version)[1]
-
-
-# Go JSON ------------------------------------------------------------------------------------------
-
-def go_json(obj):
-    """Go ``json.MarshalIndent(obj, "", " ")`` bytes (no trailing newline, HTML escaping)."""
-    s = json.dumps(obj, indent=1, ensure_ascii=False)
-    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                 ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        s = s.replace(a, b)
-    return s.encode("utf-8")
 
 
 # Model -------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import unicodedata
 
 from ansible_collections.dvops.charon.plugins.module_utils import _bls, _deps, _files
 # One Go-JSON writer for every charon file (definitions, locks, keystores, deposit data).
-from ansible_collections.dvops.charon.plugins.module_utils._cluster import go_json
+from ansible_collections.dvops.charon.plugins.module_utils._gojson import go_json
 
 DEFAULT_ROUNDS = 262144
 DEFAULT_PATH = "m/12381/3600/0/0/0"
