@@ -21,6 +21,9 @@ from ansible_collections.dvops.charon.plugins.module_utils import _deps
 
 CURVE_ORDER = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 DST = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+# Size of the random weights of every batch verification (here, _cluster and _dkg): a wrong item
+# passes a weighted batch with probability about 2^-BATCH_WEIGHT_BITS.
+BATCH_WEIGHT_BITS = 128
 PUBKEY_LEN = 48
 SIGNATURE_LEN = 96
 
@@ -156,47 +159,48 @@ def sign(sk, msg):
     return (_hash(msg) * _scalar(_sk(sk))).to_compressed_bytes()
 
 
+def _pairs(pk_point, msg, signature):
+    """e(pk, H(m)) == e(g1, sig) for a decoded public key point (raises on a malformed signature)."""
+    sig = _g2(signature)
+    g1 = _generators()[0]
+    # e(pk, H(m)) == e(g1, sig)  <=>  e(pk, H(m)) * e(-g1, sig) == 1: one multi-pairing.
+    return bool(_lib().GT.pairing_check([pk_point, -g1], [_hash(msg), sig]))
+
+
 def verify(pubkey, msg, signature):
     """True when ``signature`` is valid for ``msg`` under ``pubkey``; False for any malformed input."""
     try:
-        pk = _pubkey(pubkey)
-        sig = _g2(signature)
-        g1 = _generators()[0]
-        # e(pk, H(m)) == e(g1, sig)  <=>  e(pk, H(m)) * e(-g1, sig) == 1: one multi-pairing.
-        return bool(_lib().GT.pairing_check([pk, -g1], [_hash(msg), sig]))
+        return _pairs(_pubkey(pubkey), msg, signature)
     except Exception:  # pylint: disable=broad-except
         return False
 
 
+def _sum(items, decode, group, what):
+    """Sum in ``group`` ("G1Point"/"G2Point") of the points ``decode`` makes of ``items``
+    (raises BLSError on malformed or empty input)."""
+    items = list(items)
+    if not items:
+        raise BLSError("cannot aggregate zero %s" % what)
+    total = getattr(_lib(), group).identity()
+    for item in items:
+        total = total + decode(item)
+    return total
+
+
 def aggregate(signatures):
     """Plain BLS Aggregate of compressed signatures (raises BLSError on malformed or empty input)."""
-    signatures = list(signatures)
-    if not signatures:
-        raise BLSError("cannot aggregate zero signatures")
-    total = _lib().G2Point.identity()
-    for s in signatures:
-        total = total + _g2(s)
-    return total.to_compressed_bytes()
+    return _sum(signatures, _g2, "G2Point", "signatures").to_compressed_bytes()
 
 
 def aggregate_pubkeys(pubkeys):
     """Sum of public keys (raises BLSError on malformed or empty input)."""
-    pubkeys = list(pubkeys)
-    if not pubkeys:
-        raise BLSError("cannot aggregate zero public keys")
-    total = _lib().G1Point.identity()
-    for p in pubkeys:
-        total = total + _pubkey(p)
-    return total
+    return _sum(pubkeys, _pubkey, "G1Point", "public keys")
 
 
 def fast_aggregate_verify(pubkeys, msg, signature):
     """FastAggregateVerify: all ``pubkeys`` signed the same ``msg``; False on malformed input."""
     try:
-        pk = aggregate_pubkeys(pubkeys)
-        sig = _g2(signature)
-        g1 = _generators()[0]
-        return bool(_lib().GT.pairing_check([pk, -g1], [_hash(msg), sig]))
+        return _pairs(aggregate_pubkeys(pubkeys), msg, signature)
     except Exception:  # pylint: disable=broad-except
         return False
 
@@ -221,8 +225,8 @@ def _batch_pairing_ok(items, weighted):
     lib = _lib()
     g1s, g2s, sigs, weights = [], [], [], []
     for pk, msg, sig in items:
-        # Random 64-bit weights stop crafted signatures from cancelling out across items.
-        w = _scalar(secrets.randbits(64) | 1) if weighted else _scalar(1)
+        # Random weights stop crafted signatures from cancelling out across items.
+        w = _scalar(secrets.randbits(BATCH_WEIGHT_BITS) | 1) if weighted else _scalar(1)
         g1s.append(pk * w if weighted else pk)
         g2s.append(_hash(msg))
         sigs.append(sig)
@@ -236,7 +240,7 @@ def batch_verify(items):
     """True when every ``(pubkey48, msg, sig96)`` in ``items`` verifies; False on any bad or malformed one.
 
     One multi-pairing with random weights (a bad signature slips through with probability
-    2^-64): about half the cost of separate ``verify`` calls for large batches.
+    2^-BATCH_WEIGHT_BITS): about half the cost of separate ``verify`` calls for large batches.
     """
     try:
         parsed = [(_pubkey(pk), bytes(msg), _g2(sig)) for pk, msg, sig in items]

@@ -26,10 +26,13 @@ import base64
 import binascii
 import datetime
 import json
+import secrets
+import time
 import uuid as uuid_mod
 from collections import OrderedDict
 
-from ansible_collections.dvops.charon.plugins.module_utils import _files, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _deps, _eip712, _enr, _eth2, _files, _k1, _networks
+from ansible_collections.dvops.charon.plugins.module_utils._gojson import go_json
 from ansible_collections.dvops.charon.plugins.module_utils._ssz import Hasher, SSZError
 
 SUPPORTED_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v1.6.0", "v1.7.0",
@@ -69,17 +72,6 @@ def version_tuple(version):
 
 def _minor(version):
     return version_tuple(version)[1]
-
-
-# Go JSON ------------------------------------------------------------------------------------------
-
-def go_json(obj):
-    """Go ``json.MarshalIndent(obj, "", " ")`` bytes (no trailing newline, HTML escaping)."""
-    s = json.dumps(obj, indent=1, ensure_ascii=False)
-    for a, b in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                 ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        s = s.replace(a, b)
-    return s.encode("utf-8")
 
 
 # Model -------------------------------------------------------------------------------------------
@@ -1064,7 +1056,6 @@ def new_builder_registration(d, dv_index, pubkey, signature=b"", timestamp=None,
 
 def registration_signing_root(d, reg, release=None):
     """Root the DV key signs for ``reg`` (builder domain, genesis fork version, zero validators root)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _eth2
     return _eth2.registration_signing_root(reg.fee_recipient, reg.gas_limit, reg.timestamp, reg.pubkey,
                                            d.fork_version)
 
@@ -1148,7 +1139,6 @@ def _sig_shape_problem(sig, minor, field):
 
 def _check_eip712(d, sig, address, digest, field, minor):
     """Problem text, or None when the EOA signature recovers to ``address``."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _eip712
     shape = _sig_shape_problem(sig, minor, field)
     if shape:
         return shape
@@ -1176,7 +1166,6 @@ def verify_definition_hashes(d, report, prefix=""):
 
 def verify_definition_signatures(d, report, release=None, prefix=""):
     """EIP-712 operator (config + ENR) and creator signatures by charon's rules (§4.2)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _eip712
     minor = _minor(d.version)
     op_problems, creator_problems = [], []
     ops = d.operators
@@ -1240,7 +1229,6 @@ def operator_enr_problems(d, prefix=""):
 
 def operator_enr_issues(d):
     """``operator_enr_problems`` as (operator index, text) pairs, for callers that name the operator's host."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _enr
     issues, keys = [], {}
     for k, op in enumerate(d.operators):
         if not op.enr:
@@ -1299,14 +1287,13 @@ def _definition_rules(d, report, prefix=""):
 class _Bls(object):
     """Points decoded once per verification, plus batched signature checks.
 
-    Signatures are checked in one multi-pairing with random 64-bit weights (a wrong signature
-    passes with probability 2^-64); on failure each is re-checked alone to name it.
+    Signatures are checked in one multi-pairing with random weights of _bls.BATCH_WEIGHT_BITS bits
+    (a wrong signature passes with probability 2^-BATCH_WEIGHT_BITS); on failure each is re-checked
+    alone to name it.
     """
 
     def __init__(self):
-        from ansible_collections.dvops.charon.plugins.module_utils._deps import require
-        from ansible_collections.dvops.charon.plugins.module_utils import _bls
-        self.lib = require("py_arkworks_bls12381")
+        self.lib = _deps.require("py_arkworks_bls12381")
         self.dst = _bls.DST
         self.curve_order = _bls.CURVE_ORDER
         self._g1 = {}
@@ -1359,12 +1346,11 @@ class _Bls(object):
         Grouping by key costs one Miller loop per validator key instead of one per signature
         (a DV's registration and deposits share its key).
         """
-        import secrets
         lib = self.lib
         groups = OrderedDict()
         sigs, ws = [], []
         for pkb, pk, msg, s, _label, _check in items:
-            w = self.scalar(secrets.randbits(64) | 1 if weighted else 1)
+            w = self.scalar(secrets.randbits(_bls.BATCH_WEIGHT_BITS) | 1 if weighted else 1)
             entry = groups.setdefault(pkb, (pk, [], []))
             entry[1].append(lib.G2Point.hash_to_curve(msg, self.dst))
             entry[2].append(w)
@@ -1390,14 +1376,12 @@ class _Bls(object):
 
 def _share_polynomial_checks(t, n):
     """[(xs, lagrange coefficients at 0)]: x=1..t, then {1..t-1, k} for each k > t (§4.5)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _bls
     sets = [list(range(1, t + 1))] + [list(range(1, t)) + [k] for k in range(t + 1, n + 1)]
     return [(xs, _bls.lagrange_coefficients(xs)) for xs in sets]
 
 
 def _verify_shares(lock, bls, report):
     """Share consistency for every DV, batched into one multi-scalar multiplication."""
-    import secrets
     d = lock.definition
     n, t = len(d.operators), d.threshold
     problems = []
@@ -1437,7 +1421,7 @@ def _verify_shares(lock, bls, report):
             coeff = [0] * n
             pk_coeff = 0
             for xs, lams in checks:
-                w = (secrets.randbits(64) | 1) if weighted else 1
+                w = (secrets.randbits(_bls.BATCH_WEIGHT_BITS) | 1) if weighted else 1
                 for x, lam in zip(xs, lams):
                     coeff[x - 1] = (coeff[x - 1] + w * lam) % r
                 pk_coeff = (pk_coeff - w) % r
@@ -1491,7 +1475,6 @@ def _verify_aggregate(lock, bls, msg, report):
 
 def _verify_registrations(lock, bls):
     """Registration problems; their signatures are queued on ``bls`` (check "builder_registrations")."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _eth2
     d = lock.definition
     problems = []
     for j, dv in enumerate(lock.distributed_validators):
@@ -1524,7 +1507,6 @@ def _verify_registrations(lock, bls):
 
 def _verify_deposits(lock, bls):
     """Deposit problems; with ``bls`` the signatures are queued on it (check "deposit_data")."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _eth2
     d = lock.definition
     minor = _minor(d.version)
     problems = []
@@ -1572,7 +1554,6 @@ def _verify_deposits(lock, bls):
 
 
 def _verify_node_signatures(lock, msg, report):
-    from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1
     d = lock.definition
     problems = []
     sigs = lock.node_signatures
@@ -1602,7 +1583,6 @@ def verify_lock(lock, verify_signatures=True, release=None, report=None, timings
     public_shares, signature_aggregate, builder_registrations (v1.7+), node_signatures, and
     deposit_data (v1.6+; signatures verified only then).  ``timings`` (a dict) receives seconds per check.
     """
-    import time
     report = report if report is not None else Report()
     timings = timings if timings is not None else {}
     d = lock.definition

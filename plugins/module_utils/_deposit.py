@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 
 from ansible_collections.dvops.charon.plugins.module_utils import _bls, _eth2
-from ansible_collections.dvops.charon.plugins.module_utils._cluster import go_json
+from ansible_collections.dvops.charon.plugins.module_utils._gojson import go_json
 
 GWEI_PER_ETH = 1000000000
 MIN_DEPOSIT_AMOUNT = 1 * GWEI_PER_ETH

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from ansible_collections.dvops.charon.plugins.module_utils import _deps, _eth2, _k1
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _cluster, _deposit, _deps, _enr, _eth2, _k1
 from ansible_collections.dvops.charon.plugins.module_utils import _dkg_crypto as _tc
 from ansible_collections.dvops.charon.plugins.module_utils._dkg_crypto import TransportError, unhex
 
@@ -54,8 +54,8 @@ LEGACY_ALGORITHM = "dvops-frost-keygen-v1"
 NATIVE_ALGORITHMS = (ALGORITHM, "default", LEGACY_ALGORITHM)
 # What `charon dkg` v1.10.3 runs (dkg/dkg.go); anything else stops it after every peer connected.
 CHARON_ALGORITHMS = ("default", "frost", "pedersen")
-R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
-DST = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
+R = _bls.CURVE_ORDER
+DST = _bls.DST
 POK_LABEL = b"dvops-dkg-pok-v1"
 TRANSCRIPT_LABEL = b"dvops-dkg-transcript-v1"
 G1_LEN, G2_LEN = 48, 96
@@ -117,20 +117,13 @@ def _h2c(msg):
 
 
 def _rand128():
-    # Random weights for batch verification: 128 bits make a forged batch pass with prob. 2^-128.
-    return secrets.randbits(128) | 1
+    # Random weights for batch verification, of the one size _bls sets for every batch (128 bits:
+    # a forged batch passes with prob. 2^-128).
+    return secrets.randbits(_bls.BATCH_WEIGHT_BITS) | 1
 
 
 def _lagrange_at_zero(xs):
-    out = []
-    for i, xi in enumerate(xs):
-        num, den = 1, 1
-        for j, xj in enumerate(xs):
-            if i != j:
-                num = num * (-xj) % R
-                den = den * (xi - xj) % R
-        out.append(num * pow(den, R - 2, R) % R)
-    return out
+    return _bls.lagrange_coefficients(xs)
 
 
 def _eval_poly(coeffs, x):
@@ -230,6 +223,14 @@ def _round_messages(params, state, messages, round_no):
     return ordered
 
 
+def _signed_message(enr_key, round_no, dh, index, fields):
+    """The sender's round message: the header every round checks (round, definition hash, sender),
+    then the round's ``fields`` in their order, signed with the sender's ENR key."""
+    body = {"round": round_no, "definition_hash": "0x" + dh.hex(), "sender": index}
+    body.update(fields)
+    return _tc.sign_message(enr_key, body)
+
+
 def _field(body, key, sender, size=None):
     try:
         return unhex(body.get(key), size, key)
@@ -268,17 +269,13 @@ def round1(params, index, enr_key):
     encrypted = {}
     for m, shares in shares_for.items():
         encrypted[str(m)] = "0x" + _tc.encrypt_shares(eph, params["operators"][m - 1], dh, index, m, shares).hex()
-    body = {
-        "round": 1,
-        "definition_hash": "0x" + dh.hex(),
-        "sender": index,
+    message = _signed_message(enr_key, 1, dh, index, {
         "nonce": "0x" + secrets.token_bytes(16).hex(),
         "ephemeral_pubkey": "0x" + _k1.public_key(eph).hex(),
         "commitments": commitments,
         "pok": poks,
         "shares": encrypted,
-    }
-    message = _tc.sign_message(enr_key, body)
+    })
     state = {"round": 1, "definition_hash": dh.hex(), "index": index, "self_shares": self_shares,
              "message_digest": _tc.message_digest(message).hex()}
     return state, message
@@ -413,14 +410,10 @@ def round2(params, state, messages, enr_key):
         public_shares.append(pub)
 
     t1 = _transcript(dh, 1, ordered)
-    body = {
-        "round": 2,
-        "definition_hash": "0x" + dh.hex(),
-        "sender": index,
+    message = _signed_message(enr_key, 2, dh, index, {
         "transcript": "0x" + t1.hex(),
         "partial_signatures": "0x" + b"".join(partials).hex(),
-    }
-    message = _tc.sign_message(enr_key, body)
+    })
     new_state = {
         "round": 2, "definition_hash": dh.hex(), "index": index,
         "shares": ["%064x" % x for x in shares],
@@ -532,16 +525,12 @@ def round3(params, state, messages, enr_key, build_lock):
     # (sum of shares) * H(lock_hash): one scalar multiplication instead of one per validator.
     lock_sig = (_h2c(lock_hash) * _sc(share_sum)).to_compressed_bytes()
     t2 = _transcript(dh, 2, ordered)
-    body = {
-        "round": 3,
-        "definition_hash": "0x" + dh.hex(),
-        "sender": index,
+    message = _signed_message(enr_key, 3, dh, index, {
         "transcript": "0x" + t2.hex(),
         "lock_hash": "0x" + lock_hash.hex(),
         "node_signature": "0x" + _k1.sign(enr_key, lock_hash).hex(),
         "lock_signature": "0x" + lock_sig.hex(),
-    }
-    message = _tc.sign_message(enr_key, body)
+    })
     new_state = dict(state)
     new_state.update({"round": 3, "transcript2": t2.hex(), "lock_hash": lock_hash.hex(), "lock": lock,
                       "message_digest": _tc.message_digest(message).hex()})
@@ -614,20 +603,17 @@ def _minor(version):
 def deposit_amounts(definition):
     """Amounts DKG signs, in Gwei: the definition's, deduplicated and sorted (charon DedupAmounts),
     or charon's defaults [1, 32] ETH ([1, 8, 32, 256] ETH when compounding)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
     if definition.deposit_amounts:
         return _deposit.dedup_amounts(definition.deposit_amounts)
     return _deposit.default_amounts(definition.version, definition.compounding)
 
 
 def deposit_file_name(amount):
-    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
     return _deposit.deposit_file_name(amount)
 
 
 def deposit_files(lock, network_name):
     """[(file name, bytes)] of charon's deposit-data files of a v1.8+ lock, one per amount."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _deposit  # pylint: disable=import-outside-toplevel
     by_amount = {}
     fork = bytes(lock.definition.fork_version)
     for dv in lock.distributed_validators:
@@ -639,7 +625,6 @@ def deposit_files(lock, network_name):
 
 def params_from_definition(definition, release=None):
     """Ceremony parameters of a verified ``_cluster.Definition`` (raises DKGError on unusable input)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _enr  # pylint: disable=import-outside-toplevel
     if _minor(definition.version) < NATIVE_MIN_MINOR:
         raise DKGError("the native engine creates v1.8+ locks; definition version %s needs dvops_dkg_engine=charon"
                        % definition.version)
@@ -679,7 +664,6 @@ def params_from_definition(definition, release=None):
 
 
 def _dv_models(dvs):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     out = []
     for dv in dvs:
         reg = dv["builder_registration"]
@@ -697,7 +681,6 @@ def _dv_models(dvs):
 
 def lock_builder(definition):
     """``build_lock`` for ``round3``: the charon lock hash of the DVs under ``definition``."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
 
     def build(dvs):
         lock = _cluster.new_lock(definition, _dv_models(dvs))
@@ -707,7 +690,6 @@ def lock_builder(definition):
 
 def assemble_lock(definition, finished):
     """The complete ``_cluster.Lock`` from ``finish``'s lock dict."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     return _cluster.new_lock(definition, _dv_models(finished["distributed_validators"]),
                              signature_aggregate=unhex(finished["signature_aggregate"]),
                              node_signatures=[unhex(s) for s in finished["node_signatures"]])

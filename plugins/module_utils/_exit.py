@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.dvops.charon.plugins.module_utils import _bls, _eth2
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _eth2, _hex
 
 # Statuses of a validator whose exit is already under way or done (beacon API validator
 # status names); active_slashed validators are being exited by the protocol.
@@ -70,19 +70,7 @@ def hex0x(data):
 
 def unhex(text, size, field):
     """Raw bytes of ``"0x…"`` (or bare) hex text of exactly ``size`` bytes; errors name ``field``."""
-    if isinstance(text, (bytes, bytearray)):
-        raw = bytes(text)
-    else:
-        value = str(text).strip()
-        if value[:2] in ("0x", "0X"):
-            value = value[2:]
-        try:
-            raw = bytes.fromhex(value)
-        except ValueError:
-            raise ExitError("%s: %r is not hex" % (field, text))
-    if len(raw) != size:
-        raise ExitError("%s: expected %d bytes, got %d" % (field, size, len(raw)))
-    return raw
+    return _hex.fixed_bytes(text, size, field, ExitError)
 
 
 def norm_pubkey(text, field="pubkey"):

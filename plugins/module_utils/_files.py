@@ -319,6 +319,14 @@ def ensure_dir(path, mode=0o755, owner=None, group=None):
 MAX_ID = 2 ** 32 - 2  # uid_t/gid_t; (uid_t)-1 means "leave unchanged" to chown
 
 
+def ownership_spec():
+    """Argument spec of the O(owner)/O(group) options (documented in the dvops.charon.files doc fragment).
+
+    A new dict each call: AnsibleModule may annotate the spec it is given. The default 1000 is the
+    uid/gid the charon container runs as."""
+    return dict(owner=dict(type="str", default="1000"), group=dict(type="str", default="1000"))
+
+
 def resolve_id(value, kind):
     """uid (kind "owner") or gid (kind "group") from a name or a number; None for an unknown name
     or a number no uid/gid can be (chown would raise OverflowError)."""

@@ -364,11 +364,16 @@ def why(node):
     return text
 
 
-def _cell_peers(node):
-    peers = node.get("peers") or {}
-    if peers.get("connected") is None:
+def _cell_ratio(counts, part):
+    """``"<part>/<total>"`` of a counts dict, ``"?"`` for an unknown total, ``"-"`` without ``part``."""
+    counts = counts or {}
+    if counts.get(part) is None:
         return "-"
-    return "%s/%s" % (peers["connected"], peers["total"] if peers.get("total") is not None else "?")
+    return "%s/%s" % (counts[part], counts["total"] if counts.get("total") is not None else "?")
+
+
+def _cell_peers(node):
+    return _cell_ratio(node.get("peers"), "connected")
 
 
 def _cell_vc(node):
@@ -377,10 +382,7 @@ def _cell_vc(node):
 
 
 def _cell_validators(node):
-    vals = node.get("validators") or {}
-    if vals.get("active") is None:
-        return "-"
-    return "%s/%s" % (vals["active"], vals["total"] if vals.get("total") is not None else "?")
+    return _cell_ratio(node.get("validators"), "active")
 
 
 def _cell_checks(node):

@@ -19,9 +19,9 @@ import re
 import secrets as _secrets
 import unicodedata
 
-from ansible_collections.dvops.charon.plugins.module_utils import _deps, _files
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _deps, _files
 # One Go-JSON writer for every charon file (definitions, locks, keystores, deposit data).
-from ansible_collections.dvops.charon.plugins.module_utils._cluster import go_json
+from ansible_collections.dvops.charon.plugins.module_utils._gojson import go_json
 
 DEFAULT_ROUNDS = 262144
 DEFAULT_PATH = "m/12381/3600/0/0/0"
@@ -116,7 +116,6 @@ def encrypt(secret, password, pubkey=None, kdf="pbkdf2", rounds=DEFAULT_ROUNDS, 
         raise KeystoreError("secret must be 32 bytes")
     secret = bytes(secret)
     if pubkey is None:
-        from ansible_collections.dvops.charon.plugins.module_utils import _bls  # pylint: disable=import-outside-toplevel
         pubkey = _bls.secret_to_public(_bls.sk_from_bytes(secret))
     if not isinstance(pubkey, (bytes, bytearray)) or len(pubkey) != 48:
         raise KeystoreError("pubkey must be 48 bytes")
@@ -273,6 +272,8 @@ def _parallel_map(func, jobs, workers=None):
     workers = min(int(workers), len(jobs))
     if workers <= 1:
         return [func(j) for j in jobs]
+    # Imported here, not at the top: the process pool is optional. A Python built without
+    # _multiprocessing fails these imports, one without fork raises ValueError: both mean "serial".
     try:
         import multiprocessing  # pylint: disable=import-outside-toplevel
         from concurrent.futures import ProcessPoolExecutor  # pylint: disable=import-outside-toplevel
@@ -304,7 +305,6 @@ def encrypt_many(secrets_, rounds=DEFAULT_ROUNDS, workers=None, passwords=None):
 
 
 def _secret_bytes(secret, i):
-    from ansible_collections.dvops.charon.plugins.module_utils import _bls  # pylint: disable=import-outside-toplevel
     try:
         if isinstance(secret, int) and not isinstance(secret, bool):
             return _bls.sk_to_bytes(secret)
@@ -348,7 +348,6 @@ def load_keystores(directory, workers=None, require_sequential=True):
     password from the ``.txt`` of the same name.  With ``require_sequential`` the indices must be
     0..n-1 (charon maps them to the lock's validators in that order).
     """
-    from ansible_collections.dvops.charon.plugins.module_utils import _bls  # pylint: disable=import-outside-toplevel
     if not os.path.isdir(directory):
         raise KeystoreError("%s is not a directory" % directory)
     entries = {}

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.dvops.charon.plugins.module_utils import _hex
+
 # Release lines: "v1.10" (latest stable, v1.10.x) and "v1.11" (main / v1.11.0-rc*).
 DEFAULT_RELEASE = "v1.10"
 
@@ -87,31 +89,14 @@ class Network(object):
         return "Network(%r, chain_id=%d, fork=%s)" % (self.name, self.chain_id, self.fork_version_hex)
 
 
-def _hex_bytes(value, size, field, what):
-    """``size`` bytes from ``bytes`` or ``"0x…"``/bare hex text of either case; errors name ``field``."""
-    if isinstance(value, (bytes, bytearray)):
-        raw = bytes(value)
-    else:
-        text = str(value).strip()
-        if text[:2] in ("0x", "0X"):
-            text = text[2:]
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raise NetworkError("%s: %r is not hex" % (field, value))
-    if len(raw) != size:
-        raise NetworkError("%s: %s is %d bytes, got %d" % (field, what, size, len(raw)))
-    return raw
-
-
 def fork_version_bytes(value, field="fork_version"):
     """4 bytes from ``bytes`` or ``"0x…"``/bare hex text of either case."""
-    return _hex_bytes(value, 4, field, "a fork version")
+    return _hex.fixed_bytes(value, 4, field, NetworkError, "a fork version")
 
 
 def root_bytes(value, field="genesis_validators_root"):
     """32 bytes from ``bytes`` or ``"0x…"``/bare hex text."""
-    return _hex_bytes(value, 32, field, "a root")
+    return _hex.fixed_bytes(value, 32, field, NetworkError, "a root")
 
 
 _BUILTIN = [

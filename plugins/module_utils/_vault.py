@@ -148,10 +148,29 @@ def _seal_key(shared, recipient_pub, ephemeral_pub):
     return hkdf_mod.HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared), info
 
 
+def _exchange_key(x25519, private, peer_pub, recipient_pub, ephemeral_pub, problem):
+    """(AES key, associated data) of one X25519 exchange of ``private`` with the raw ``peer_pub``.
+
+    Both sides derive the same key: the sealer from its ephemeral key and the recipient's public key,
+    the opener from the recipient key and the ephemeral public key. ``problem`` starts the
+    VaultError raised when ``peer_pub`` is not a usable X25519 key."""
+    try:
+        shared = private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_pub))
+    except ValueError as exc:
+        raise VaultError("%s: %s" % (problem, exc))
+    return _seal_key(shared, recipient_pub, ephemeral_pub)
+
+
+def _seal_libs():
+    """(x25519, serialization, aead) modules of ``cryptography`` that the sealing functions use."""
+    return (require("cryptography.hazmat.primitives.asymmetric.x25519"),
+            require("cryptography.hazmat.primitives.serialization"),
+            require("cryptography.hazmat.primitives.ciphers.aead"))
+
+
 def new_recipient():
     """Return (private key object, raw 32-byte public key) of a one-time X25519 key (controller side)."""
-    x25519 = require("cryptography.hazmat.primitives.asymmetric.x25519")
-    serialization = require("cryptography.hazmat.primitives.serialization")
+    x25519, serialization, _aead = _seal_libs()
     private = x25519.X25519PrivateKey.generate()
     public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return private, public
@@ -162,25 +181,18 @@ def seal(plaintext, recipient_pub):
     recipient_pub = bytes(recipient_pub)
     if len(recipient_pub) != X25519_LEN:
         raise VaultError("the recipient key must be %d bytes, got %d" % (X25519_LEN, len(recipient_pub)))
-    x25519 = require("cryptography.hazmat.primitives.asymmetric.x25519")
-    serialization = require("cryptography.hazmat.primitives.serialization")
-    aead = require("cryptography.hazmat.primitives.ciphers.aead")
+    x25519, serialization, aead = _seal_libs()
     ephemeral = x25519.X25519PrivateKey.generate()
     ephemeral_pub = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    try:
-        shared = ephemeral.exchange(x25519.X25519PublicKey.from_public_bytes(recipient_pub))
-    except ValueError as exc:
-        raise VaultError("the recipient key is not a usable X25519 public key: %s" % exc)
-    key, info = _seal_key(shared, recipient_pub, ephemeral_pub)
+    key, info = _exchange_key(x25519, ephemeral, recipient_pub, recipient_pub, ephemeral_pub,
+                              "the recipient key is not a usable X25519 public key")
     nonce = os.urandom(NONCE_LEN)
     return SEAL_MAGIC + ephemeral_pub + nonce + aead.AESGCM(key).encrypt(nonce, _b(plaintext), info)
 
 
 def open_sealed(blob, private):
     """Plaintext of a ``seal`` output for the X25519 private key object ``private``; VaultError if it does not verify."""
-    x25519 = require("cryptography.hazmat.primitives.asymmetric.x25519")
-    serialization = require("cryptography.hazmat.primitives.serialization")
-    aead = require("cryptography.hazmat.primitives.ciphers.aead")
+    x25519, serialization, aead = _seal_libs()
     exceptions = require("cryptography.exceptions")
     blob = bytes(blob)
     head = len(SEAL_MAGIC) + X25519_LEN + NONCE_LEN
@@ -189,11 +201,7 @@ def open_sealed(blob, private):
     ephemeral_pub = blob[len(SEAL_MAGIC):len(SEAL_MAGIC) + X25519_LEN]
     nonce = blob[len(SEAL_MAGIC) + X25519_LEN:head]
     recipient_pub = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    try:
-        shared = private.exchange(x25519.X25519PublicKey.from_public_bytes(ephemeral_pub))
-    except ValueError as exc:
-        raise VaultError("sealed backup: bad ephemeral key: %s" % exc)
-    key, info = _seal_key(shared, recipient_pub, ephemeral_pub)
+    key, info = _exchange_key(x25519, private, ephemeral_pub, recipient_pub, ephemeral_pub, "sealed backup: bad ephemeral key")
     try:
         return aead.AESGCM(key).decrypt(nonce, blob[head:], info)
     except exceptions.InvalidTag:

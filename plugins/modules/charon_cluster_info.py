@@ -26,10 +26,11 @@ description:
   - Read only. Keystore passwords, key shares and the ENR private key are read to check them but never returned
     or logged.
   - Needs the C(coincurve), C(pycryptodome), C(py_arkworks_bls12381) and (for keystores) C(cryptography) Python
-    packages on the managed host; the C(dvops.charon.python_deps) role installs them in a venv whose interpreter
-    the module should run with.
+    packages on the managed host.
 author:
   - dvops.charon contributors (@dvops)
+extends_documentation_fragment:
+  - dvops.charon.python_deps
 options:
   path:
     description:
@@ -316,7 +317,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, _load_params
 
-from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _files, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deposit, _deps, _enr, _files, _k1, _keystore, _networks
 
 LOCK_FILE = "cluster-lock.json"
 DEFINITION_FILE = "cluster-definition.json"
@@ -329,7 +330,6 @@ def _hex(b):
 
 
 def _operators(d):
-    from ansible_collections.dvops.charon.plugins.module_utils import _enr
     out = []
     for op in d.operators:
         entry = {"address": op.address, "enr": op.enr, "peer_id": None, "peer_name": None}
@@ -344,7 +344,6 @@ def _operators(d):
 
 def _check_node_key(data_dir, d, report):
     """Which operator this node is, from its ENR private key (the key itself stays here)."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1
     path = os.path.join(data_dir, KEY_FILE)
     if not os.path.exists(path):
         report.record("enr_private_key", False, ["%s is missing" % path])
@@ -368,7 +367,6 @@ def _check_node_key(data_dir, d, report):
 
 
 def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
-    from ansible_collections.dvops.charon.plugins.module_utils import _deposit
     d = lock.definition
     names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(data_dir, "deposit-data*.json")))
     problems = []
@@ -430,7 +428,6 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
 
 
 def _check_keystores(data_dir, lock, node_index, report):
-    from ansible_collections.dvops.charon.plugins.module_utils import _keystore
     keys_dir = os.path.join(data_dir, KEYS_DIR)
     if not os.path.isdir(keys_dir):
         return 0

@@ -28,6 +28,9 @@ description:
     C(dvops.charon.python_deps)).
 author:
   - dvops.charon contributors (@dvops)
+extends_documentation_fragment:
+  - dvops.charon.data_dir
+  - dvops.charon.files
 options:
   phase:
     description:
@@ -48,10 +51,6 @@ options:
     type: str
     required: true
     choices: [status, definition, prepare, round1, round2, round3, finish, cleanup, charon_stage, charon_collect]
-  data_dir:
-    description: charon's data directory (holds C(charon-enr-private-key)).
-    type: path
-    required: true
   definition:
     description:
       - The cluster definition JSON text (phases V(prepare), V(definition)).
@@ -115,14 +114,6 @@ options:
         longest gap between two phases of one run (the play uses C(charon_dkg_round_timeout) + 300).
     type: int
     default: 1200
-  owner:
-    description: Owner (name or uid) of the files written.
-    type: str
-    default: '1000'
-  group:
-    description: Group (name or gid) of the files written.
-    type: str
-    default: '1000'
 attributes:
   check_mode:
     support: partial
@@ -222,8 +213,9 @@ import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
-from ansible_collections.dvops.charon.plugins.module_utils import _deps, _dkg, _files
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _dkg, _enr, _files, _k1, _keystore
 
 KEY_FILE = "charon-enr-private-key"
 DEF_FILE = "cluster-definition.json"
@@ -250,7 +242,6 @@ def _ids(module):
 
 
 def _key(data_dir):
-    from ansible_collections.dvops.charon.plugins.module_utils import _enr  # pylint: disable=import-outside-toplevel
     path = os.path.join(data_dir, KEY_FILE)
     if not os.path.lexists(path):
         raise Fail("%s does not exist: create the node identity first (--tags enr) or restore it from your backup"
@@ -285,7 +276,6 @@ def _why(exc):
 
 
 def _load_cluster_file(path, what, hint):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     text = _read_text(path, what)
     if text is None:
         raise Fail("%s is missing (%s)" % (path, hint))
@@ -296,7 +286,6 @@ def _load_cluster_file(path, what, hint):
 
 
 def _parse_definition(text, source, verify_signatures=True, enr_hosts=None):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     if not isinstance(text, str):
         raise Fail("%s: expected the definition JSON text, got %s" % (source, type(text).__name__))
     try:
@@ -317,7 +306,6 @@ def _check_enrs_ready(d, source, enr_hosts):
     """Both engines, before any ceremony: every operator joined, every ENR parses, no peer twice (charon dkg would
     otherwise stop at def.Peers() or hang waiting for a peer listed twice). Names the field and, when the ENR is
     one of the play's hosts, the host."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     issues = _cluster.operator_enr_issues(d)
     if not issues:
         return
@@ -342,7 +330,6 @@ def _enr_hosts(module):
 
 
 def _own_index(d, private_key):
-    from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1  # pylint: disable=import-outside-toplevel
     own = _k1.public_key(private_key)
     for k, op in enumerate(d.operators):
         try:
@@ -529,7 +516,6 @@ def phase_cleanup(module, data_dir, lock, result):
 
 
 def _fetch(url):
-    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
     try:
         resp = open_url(url, timeout=10, validate_certs=True)
         data = resp.read(MAX_DEFINITION_BYTES + 1)
@@ -541,7 +527,6 @@ def _fetch(url):
 
 
 def phase_status(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _enr  # pylint: disable=import-outside-toplevel
     key = _key(data_dir)
     result["enr"] = _enr.node_record(key)
     path = os.path.join(data_dir, DEF_FILE)
@@ -599,7 +584,6 @@ def _check_create(c):
 
 
 def phase_definition(module, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     p = module.params
     existing = {}
     hosts = _enr_hosts(module)
@@ -650,7 +634,6 @@ def phase_definition(module, result):
 
 def verify_artifacts(data_dir, d, index):
     """Problems with the artifacts in ``data_dir`` as the finished result of ``d`` for operator ``index``."""
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     problems = []
     lock_path = os.path.join(data_dir, LOCK_FILE)
     if not os.path.lexists(lock_path):
@@ -688,7 +671,6 @@ def verify_artifacts(data_dir, d, index):
 
 
 def phase_prepare(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     p = module.params
     if not p["definition"]:
         raise Fail("definition: required for phase prepare")
@@ -737,7 +719,6 @@ def phase_prepare(module, data_dir, result):
 
 
 def _ceremony_inputs(data_dir, module):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     path = os.path.join(data_dir, DEF_FILE)
     d = _load_cluster_file(path, "definition", "run phase prepare first")
     if not isinstance(d, _cluster.Definition):
@@ -816,7 +797,6 @@ def _move_into_place(tmp, data_dir, names):
 
 
 def phase_finish(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _keystore  # pylint: disable=import-outside-toplevel
     d, params = _ceremony_inputs(data_dir, module)[:2]
     state = _read_state(data_dir)
     finished, shares = _dkg.finish(params, state, module.params["messages"])

@@ -19,18 +19,14 @@ description:
   - An existing key file is never replaced or deleted. A file that cannot be read or does not hold a valid
     key makes the module fail with the path and the reason; the file is left as it is.
   - The private key never appears in the results or in logs.
-  - Needs the C(coincurve) and C(pycryptodome) Python packages on the managed host; the
-    C(dvops.charon.python_deps) role installs them in a venv whose interpreter the module should run with.
+  - Needs the C(coincurve) and C(pycryptodome) Python packages on the managed host.
 author:
   - dvops.charon contributors (@dvops)
 extends_documentation_fragment:
+  - dvops.charon.data_dir
   - dvops.charon.files
-options:
-  data_dir:
-    description:
-      - charon's data directory (C(--data-dir)); the key lives in C(<data_dir>/charon-enr-private-key).
-    type: path
-    required: true
+  - dvops.charon.files.mode
+  - dvops.charon.python_deps
 attributes:
   check_mode:
     support: full
@@ -144,8 +140,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             data_dir=dict(type="path", required=True),
-            owner=dict(type="str", default="1000"),
-            group=dict(type="str", default="1000"),
+            **_files.ownership_spec(),
             mode=dict(type="raw", default="0600"),
         ),
         supports_check_mode=True,

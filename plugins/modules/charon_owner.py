@@ -22,19 +22,13 @@ description:
   - Refuses an O(path) that is itself a symbolic link. Modes are never changed.
 author:
   - dvops.charon contributors (@dvops)
+extends_documentation_fragment:
+  - dvops.charon.files
 options:
   path:
     description: The directory (charon's data dir).
     type: path
     required: true
-  owner:
-    description: Owner, as a user name or a numeric uid (charon's container runs as V(1000)).
-    type: str
-    default: '1000'
-  group:
-    description: Group, as a group name or a numeric gid.
-    type: str
-    default: '1000'
 attributes:
   check_mode:
     support: full
@@ -79,8 +73,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            owner=dict(type="str", default="1000"),
-            group=dict(type="str", default="1000"),
+            **_files.ownership_spec()
         ),
         supports_check_mode=True,
     )

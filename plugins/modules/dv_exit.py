@@ -14,6 +14,9 @@ description:
   - The last step of the operator journey. A distributed validator leaves the beacon chain once a threshold of
     its operators have signed the same C(VoluntaryExit) with their key shares.
   - Selects validators from the node's C(cluster-lock.json) by distributed public key, by beacon-chain index, or all of them.
+  - Reads C(cluster-lock.json) from O(data_dir) and, except with O(delivery=combine) (which reads only the lock), this
+    operator's key share from C(validator_keys/) (C(keystore-<i>.json) and its password file C(keystore-<i>.txt),
+    C(i) the validator's position in the lock).
   - Looks up each validator's index and status from the beacon node API, as a validator client would, and first
     checks that the beacon node is on the lock's network (C(GET /eth/v1/beacon/genesis)).
   - With O(delivery=submit) or O(delivery=file) it signs a partial exit with this host's key share, decrypting
@@ -32,18 +35,10 @@ description:
     C(withdrawal_*)), or whose exit already waits in the beacon node's pool, is reported unchanged.
     Validators that are not active yet (C(pending_*)) or unknown to the beacon node are skipped with a warning.
   - Key shares and keystore passwords never appear in the results or logs. Partial signatures are not secret and are returned.
-  - Needs the C(py_arkworks_bls12381) and C(cryptography) Python packages on the managed host; the
-    C(dvops.charon.python_deps) role installs them in a venv whose interpreter the module should run with.
+  - Needs the C(py_arkworks_bls12381) and C(cryptography) Python packages on the managed host.
 author:
   - dvops.charon contributors (@dvops)
 options:
-  data_dir:
-    description:
-      - charon's data directory, holding C(cluster-lock.json) and C(validator_keys/) (C(keystore-<i>.json) and
-        its password file C(keystore-<i>.txt), C(i) the validator's position in the lock).
-      - O(delivery=combine) reads only the lock.
-    type: path
-    required: true
   validators:
     description:
       - Which validators to exit, each a distributed validator public key (C(0x) and 96 hex characters) or a
@@ -149,6 +144,9 @@ options:
     description: Verify TLS certificates of HTTPS endpoints.
     type: bool
     default: true
+extends_documentation_fragment:
+  - dvops.charon.data_dir
+  - dvops.charon.python_deps
 attributes:
   check_mode:
     support: full
@@ -329,7 +327,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dvops.charon.plugins.module_utils import _beacon, _bls, _cluster, _deps, _exit, _files, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _beacon, _bls, _cluster, _deps, _exit, _files, _keystore, _networks
 
 _KEYSTORE_RE = re.compile(r"keystore-(?:insecure-)?([0-9]+)\.json$")
 
@@ -576,7 +574,7 @@ def run(module):
         keystore_lib = None
         if delivery != "combine":
             _deps.require("cryptography")
-            from ansible_collections.dvops.charon.plugins.module_utils import _keystore as keystore_lib
+            keystore_lib = _keystore
     except _deps.MissingDependency as exc:
         raise _Fail(str(exc), result)
 

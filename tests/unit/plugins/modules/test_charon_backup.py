@@ -9,16 +9,14 @@ import base64
 import binascii
 import hashlib
 import io
-import json
 import os
 import tarfile
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.dvops.charon.plugins.module_utils import _vault
 from ansible_collections.dvops.charon.plugins.modules import charon_backup
+from ansible_collections.dvops.charon.tests.unit.conftest import run_module
 
 KEY = b"41d3ff12045b73c870529fe44f70dca2745bafbe1698ffc3c8759eef3cfbaee1"
 
@@ -33,11 +31,7 @@ def run(capsys, key, **args):
     args.setdefault("name", "test")
     if key is not None:
         args.setdefault("recipient", binascii.hexlify(key[1]).decode())
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            charon_backup.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+    return run_module(charon_backup, args, capsys)
 
 
 def opened(res, recipient):

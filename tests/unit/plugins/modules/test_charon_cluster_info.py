@@ -9,11 +9,10 @@ import shutil
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.dvops.charon.plugins.module_utils import _cluster
 from ansible_collections.dvops.charon.plugins.modules import charon_cluster_info
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
+from ansible_collections.dvops.charon.tests.unit.conftest import run_module
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
 VDIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "vectors", "charon")
@@ -25,11 +24,7 @@ with open(os.path.join(VDIR, "expected.json")) as _f:
 
 def run_raw(capsys, **args):
     """(result, raw stdout) of one in-process module run."""
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            charon_cluster_info.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+    return run_module(charon_cluster_info, args, capsys)
 
 
 def run(capsys, **args):

@@ -10,10 +10,9 @@ import shutil
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _dkg, _enr, _k1
 from ansible_collections.dvops.charon.plugins.modules import charon_dkg
+from ansible_collections.dvops.charon.tests.unit.conftest import run_module
 
 UID, GID = os.getuid(), os.getgid()
 NAMES = ["a", "b", "c"]
@@ -22,11 +21,7 @@ NAMES = ["a", "b", "c"]
 def run(capsys, **args):
     args.setdefault("owner", str(UID))
     args.setdefault("group", str(GID))
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            charon_dkg.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+    return run_module(charon_dkg, args, capsys)
 
 
 def _node_dirs0(tmp_path):

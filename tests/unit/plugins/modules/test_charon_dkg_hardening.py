@@ -8,34 +8,24 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import tempfile
 import time
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1
 from ansible_collections.dvops.charon.plugins.modules import charon_dkg
+from ansible_collections.dvops.charon.tests.unit.conftest import run_module
 
 UID, GID = os.getuid(), os.getgid()
 NAMES = ["a", "b", "c"]
 SECRET = "TOP-SECRET-ROOT-ONLY-LINE"
 
 
-class Hung(BaseException):
-    """Raised by the alarm: not an OSError, so no module handler can swallow it."""
-
-
 def run(capsys, **args):
     args.setdefault("owner", str(UID))
     args.setdefault("group", str(GID))
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            charon_dkg.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+    return run_module(charon_dkg, args, capsys)
 
 
 def _nodes(tmp_path):
@@ -120,17 +110,8 @@ def test_a_fifo_never_hangs_a_phase(tmp_path, capsys, phase, where):
     if os.path.lexists(path):
         os.unlink(path)
     os.mkfifo(path)
-
-    def alarm(signum, frame):
-        raise Hung("phase %s hung on a FIFO at %s" % (phase, where))
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(10)
-    try:
-        res, out = run(capsys, phase=phase, data_dir=d, definition=definition)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+    args = {"phase": phase, "data_dir": d, "definition": definition, "owner": str(UID), "group": str(GID)}
+    res, out = run_module(charon_dkg, args, capsys, timeout=10, label="phase %s on a FIFO at %s" % (phase, where))
     # The key and the definition are read by every phase that needs them: refused. The state is only
     # read by rounds 2, 3 and finish (other phases discard a stale one, which removes the FIFO itself).
     uses = where != ".dvops-dkg-state.json" or phase in ("round2", "round3", "finish")

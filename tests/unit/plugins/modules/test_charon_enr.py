@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import grp
-import json
 import os
 import pwd
 import stat
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.dvops.charon.plugins.module_utils import _deps, _enr
 from ansible_collections.dvops.charon.plugins.modules import charon_enr
+from ansible_collections.dvops.charon.tests.unit.conftest import run_module
 
 KEY_HEX = "41d3ff12045b73c870529fe44f70dca2745bafbe1698ffc3c8759eef3cfbaee1"
 KEY_ENR = ("enr:-HW4QMNo8q6cHeIVPW70BA6PZKjKwTKNIALmuE0tkvtAB8YgYzOYYaf8evsNo2Z1nnqPRiJAJp3-1i3shLchccqovCmAgmlkgnY0"
@@ -25,15 +23,7 @@ UID, GID = os.getuid(), os.getgid()
 def run(capsys, check=False, diff=False, **args):
     args.setdefault("owner", str(UID))
     args.setdefault("group", str(GID))
-    if check:
-        args["_ansible_check_mode"] = True
-    if diff:
-        args["_ansible_diff"] = True
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            charon_enr.main()
-    out = capsys.readouterr().out
-    return json.loads(out), out
+    return run_module(charon_enr, args, capsys, check=check, diff=diff)
 
 
 def _mode(path):

@@ -10,10 +10,8 @@ module fails on a value its valid base run accepted, the message names the optio
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 
 import pytest
 
@@ -23,6 +21,7 @@ from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1
 from ansible_collections.dvops.charon.plugins.modules import charon_backup, charon_cluster_info, charon_dkg
 from ansible_collections.dvops.charon.plugins.modules import charon_enr, charon_health, charon_owner, dv_exit
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
+from ansible_collections.dvops.charon.tests.unit.conftest import run_module
 
 UID, GID = str(os.getuid()), str(os.getgid())
 DEEP = "[" * 100000
@@ -42,10 +41,6 @@ BAD = {
     "raw": [None, 2 ** 64, [], {}, DEEP, -1, [DEEP]],
     "float": ["nan", "x", [1.0]],
 }
-
-
-class Hung(BaseException):
-    pass
 
 
 class _Captured(Exception):
@@ -92,19 +87,9 @@ def _listing(root):
     return out
 
 
-def _run(module, args):
-    def alarm(signum, frame):
-        raise Hung("%s hung" % module.__name__)
-
-    old = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(30)
-    try:
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                module.main()
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
+def _run(module, args, capsys):
+    """(result, raw stdout) of one run; a run that hangs for 30 s ends the test with Hung."""
+    return run_module(module, args, capsys, timeout=30)
 
 
 # Environments: each returns (base args of a valid run, root of what the module may touch) ----------
@@ -157,8 +142,7 @@ def env_health(tmp, capsys, seed):
 
 
 def _dkg_run(args, capsys):
-    _run(charon_dkg, args)
-    return json.loads(capsys.readouterr().out)
+    return _run(charon_dkg, args, capsys)[0]
 
 
 @pytest.fixture(scope="module")
@@ -236,15 +220,12 @@ def test_malformed_value_ends_in_a_clean_named_error(tmp_path, capsys, monkeypat
     monkeypatch.chdir(str(work))  # a relative path lands here, inside the watched tree
     base = env(tmp_path, capsys, seeds)
     capsys.readouterr()
-    _run(module, dict(base))
-    base_result = json.loads(capsys.readouterr().out)
+    base_result = _run(module, dict(base), capsys)[0]
     expected = _listing(str(tmp_path))
 
     args = dict(base)
     args[option] = value
-    _run(module, args)  # an exception other than SystemExit here is the traceback a user would see
-    out = capsys.readouterr().out
-    result = json.loads(out)
+    result, out = _run(module, args, capsys)  # an exception other than SystemExit here is the traceback a user would see
     assert "Traceback" not in out
     if result.get("failed"):
         assert isinstance(result.get("msg"), str) and result["msg"], result
@@ -260,6 +241,5 @@ def test_dv_exit_numbers_out_of_range_are_named_before_any_network(tmp_path, cap
     # value was refused before the module went near the network (or signed anything).
     base = env_dv_exit(tmp_path, capsys, seeds)
     base[option] = value
-    _run(dv_exit, base)
-    res = json.loads(capsys.readouterr().out)
+    res = _run(dv_exit, base, capsys)[0]
     assert res["failed"] and res["msg"].startswith(option + ":"), res["msg"]
