@@ -29,7 +29,7 @@ import json
 import uuid as uuid_mod
 from collections import OrderedDict
 
-from ansible_collections.dvops.charon.plugins.module_utils import _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _files, _networks
 from ansible_collections.dvops.charon.plugins.module_utils._ssz import Hasher, SSZError
 
 SUPPORTED_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v1.6.0", "v1.7.0",
@@ -367,11 +367,17 @@ def _load_json(data, source):
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
             raise ClusterFormatError("not UTF-8 text, so not a JSON cluster file", None, source)
+    if not isinstance(data, str):
+        raise ClusterFormatError("expected JSON text, got %s" % _jtype(data), None, source)
+    if _files.json_too_deep(data):
+        raise ClusterFormatError("not a cluster file: JSON nested too deeply", None, source)
     try:
         obj = json.loads(data)
     except ValueError as exc:
         raise ClusterFormatError("not valid JSON (%s); the file may be truncated or not a cluster file" % exc,
                                  None, source)
+    except RecursionError:
+        raise ClusterFormatError("not a cluster file: JSON nested too deeply", None, source)
     if not isinstance(obj, dict):
         raise ClusterFormatError("expected a JSON object at the top level, got %s" % _jtype(obj), None, source)
     return obj
@@ -1225,30 +1231,51 @@ def verify_definition_signatures(d, report, release=None, prefix=""):
     report.record("creator_signature", not creator_problems, creator_problems)
 
 
-def verify_operator_enrs(d, report, prefix=""):
-    """Every ENR parses with a valid signature; no duplicate peers (p2p.VerifyP2PKey's preconditions)."""
+def operator_enr_problems(d, prefix=""):
+    """Why the operators' ENRs are not ready for a ceremony: an operator that has not joined (empty ENR), an ENR
+    that does not parse or whose record signature fails, the same peer twice (what charon's def.Peers() and
+    p2p.VerifyP2PKey need before a DKG).  [] when every operator can take part."""
+    return ["%soperators[%d].enr: %s" % (prefix, k, text) for k, text in operator_enr_issues(d)]
+
+
+def operator_enr_issues(d):
+    """``operator_enr_problems`` as (operator index, text) pairs, for callers that name the operator's host."""
     from ansible_collections.dvops.charon.plugins.module_utils import _enr
-    problems, keys = [], {}
+    issues, keys = [], {}
     for k, op in enumerate(d.operators):
+        if not op.enr:
+            issues.append((k, "empty, the operator%s has not joined yet" % (" " + op.address if op.address else "")))
+            continue
         try:
             rec = _enr.parse(op.enr)
         except Exception as exc:  # pylint: disable=broad-except
-            problems.append("%soperators[%d].enr: %s" % (prefix, k, exc))
+            issues.append((k, "not a valid ENR (%s)" % exc))
             continue
         if not rec["signature_valid"]:
-            problems.append("%soperators[%d].enr: the record signature does not verify" % (prefix, k))
+            issues.append((k, "the record signature does not verify"))
         if rec["public_key"] in keys:
-            problems.append("%soperators[%d].enr: same peer as operators[%d]" % (prefix, k, keys[rec["public_key"]]))
+            issues.append((k, "the same peer as operators[%d]" % keys[rec["public_key"]]))
         keys.setdefault(rec["public_key"], k)
+    return issues
+
+
+def verify_operator_enrs(d, report, prefix=""):
+    """Every ENR parses with a valid signature; no duplicate peers (p2p.VerifyP2PKey's preconditions)."""
+    problems = operator_enr_problems(d, prefix)
     report.record("operator_enrs", not problems, problems)
 
 
-def verify_definition(d, verify_signatures=True, release=None, report=None):
-    """Checks of a definition: hashes, deposit amounts, operator ENRs, EIP-712 signatures."""
+def verify_definition(d, verify_signatures=True, release=None, report=None, check_enrs=True):
+    """Checks of a definition: hashes, deposit amounts, operator ENRs, EIP-712 signatures.
+
+    ``check_enrs=False`` checks what charon's Definition.VerifyHashes/VerifySignatures do and no more: a definition
+    whose operators have not all joined, or holding an ENR that does not parse, is still valid to charon (it
+    signs and hashes the ENR text); ``operator_enr_problems`` says whether it is ready for the ceremony."""
     report = report if report is not None else Report()
     verify_definition_hashes(d, report)
     _definition_rules(d, report)
-    verify_operator_enrs(d, report)
+    if check_enrs:
+        verify_operator_enrs(d, report)
     if verify_signatures:
         verify_definition_signatures(d, report, release)
     return report

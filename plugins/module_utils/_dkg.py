@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: dvops.charon contributors
 # Apache License 2.0 (see LICENSE)
-"""The native DKG ("dvops-frost-keygen-v1"): one pure function per round, state in, messages out.
+"""The native DKG (FROST key generation, ``dkg_algorithm: frost``): one pure function per round, state in, messages out.
 
 Algorithm: FROST KeyGen (Komlo-Goldberg), i.e. Pedersen's DKG with Feldman commitments and a
 Schnorr proof of knowledge of each dealer's constant term, over BLS12-381 G1, once per validator.
@@ -35,7 +35,25 @@ from ansible_collections.dvops.charon.plugins.module_utils import _deps, _eth2, 
 from ansible_collections.dvops.charon.plugins.module_utils import _dkg_crypto as _tc
 from ansible_collections.dvops.charon.plugins.module_utils._dkg_crypto import TransportError, unhex
 
-ALGORITHM = "dvops-frost-keygen-v1"
+# The definition's dkg_algorithm names the key-generation protocol, and charon reads it again after a
+# ceremony: `charon alpha edit add-validators` (and `charon dkg` rerun on the definition) switches on the
+# lock's value once all peers are connected and accepts only "default", "frost" and "pedersen"
+# (charon v1.10.3 dkg/dkg.go: "default" and "frost" run runFrostParallel, anything else is "unsupported dkg
+# algorithm").  The native ceremony is FROST KeyGen (Komlo-Goldberg: Pedersen DKG + Feldman commitments +
+# Schnorr proofs of knowledge), the same algorithm as charon's "frost" (kryptology's FROST DKG), producing
+# the same kind of Shamir shares of a BLS key with share index = operator position + 1.  So the native engine
+# records "frost": honest about the algorithm, and a lock charon's own tools keep working with (a later
+# add-validators runs charon's FROST for the new validators only).  Not "default": that is charon's choice
+# of the day and may name another algorithm in a later release.
+ALGORITHM = "frost"
+# What earlier releases of this collection wrote.  Such locks stay readable and verifiable (the value is
+# hashed as stored), and the native engine still accepts such a definition; charon's tools refuse it.
+LEGACY_ALGORITHM = "dvops-frost-keygen-v1"
+# Values whose ceremony is FROST KeyGen, so the native engine can run the definition: charon v1.10.3 maps
+# "default" to FROST too (a definition from `charon create dkg` without --dkg-algorithm).
+NATIVE_ALGORITHMS = (ALGORITHM, "default", LEGACY_ALGORITHM)
+# What `charon dkg` v1.10.3 runs (dkg/dkg.go); anything else stops it after every peer connected.
+CHARON_ALGORITHMS = ("default", "frost", "pedersen")
 R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 DST = b"BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_"
 POK_LABEL = b"dvops-dkg-pok-v1"

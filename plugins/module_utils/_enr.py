@@ -25,7 +25,7 @@ import binascii
 import ipaddress
 import re
 
-from ansible_collections.dvops.charon.plugins.module_utils import _deps, _k1, _rlp
+from ansible_collections.dvops.charon.plugins.module_utils import _deps, _files, _k1, _rlp
 
 PREFIX = "enr:"
 KEY_FILE_NAME = "charon-enr-private-key"
@@ -346,9 +346,11 @@ def parse_private_key_text(content, where="the key"):
 
 def load_private_key_file(path):
     """Read ``<data-dir>/charon-enr-private-key`` like charon; raise EnrError naming the path."""
+    # Never through a link, never blocking on a FIFO (_files.read_regular); a key file is 64 bytes.
     try:
-        with open(path, "rb") as handle:
-            content = handle.read()
+        content = _files.read_regular(path, max_bytes=4096)
+    except _files.UnsafePath as exc:
+        raise EnrError("%s; it is left untouched" % exc)
     except OSError as exc:
         raise EnrError("cannot read %s: %s" % (path, exc.strerror or exc))
     return parse_private_key_text(content, where=path)

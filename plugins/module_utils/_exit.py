@@ -16,6 +16,17 @@
 
   which is one entry of charon's Obol-API ``partial_exits`` list plus the share index (§10.5).
 
+Files (one layout, so that ``charon exit broadcast --exit-from-dir`` can read a directory):
+full exits are ``<exit_dir>/exit-0x<pubkey>.json`` (charon reads every ``exit-*`` entry of the
+directory as a ``SignedVoluntaryExit`` and takes the pubkey from the name), partial exits are
+``<exit_dir>/partial/partial-exit-0x<pubkey>-share-<i>.json``: apart, and under a name charon
+never picks up.
+
+The exit epoch defaults to charon's ``--exit-epoch`` default, 194048 on every network (charon
+v1.10.3 ``cmd/exit.go``), so that operators mixing ``charon exit sign`` and this collection sign
+the same message.  A beacon node accepts an exit only from its epoch on, so an epoch beyond the
+network's current one (194048 on hoodi before 2027-07-27) gets a warning.
+
 No I/O here: beacon lookups are passed in as a callable, key shares as ints.  Key shares never
 appear in a return value or an error message.
 """
@@ -37,6 +48,14 @@ SIGNABLE_STATUSES = frozenset(["active_ongoing"])
 NOT_FOUND = "not_found"
 
 _PUBKEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{96}$")
+
+# charon v1.10.3 cmd/exit.go: --exit-epoch default, the same for every network.
+DEFAULT_EXIT_EPOCH = 194048
+# Epochs past the current one before an exit epoch is called far-future (256 epochs: about 27 h
+# at 12 s x 32 slots, about 6 h on gnosis): room for clock skew and for signing a little ahead.
+FUTURE_EPOCH_MARGIN = 256
+UINT64_LIMIT = 2 ** 64
+PARTIAL_SUBDIR = "partial"
 
 
 class ExitError(ValueError):
@@ -81,6 +100,49 @@ def _uint(value, field):
     if not 0 <= number < 2 ** 64:
         raise ExitError("%s: %r does not fit a uint64" % (field, value))
     return number
+
+
+def check_epoch(value, field="epoch"):
+    """The exit epoch as an int in uint64 range, or ExitError naming ``field``."""
+    return _uint(value, field)
+
+
+def full_exit_name(pubkey):
+    """``exit-0x<pubkey>.json``: the name charon exit fetch writes and exit broadcast reads."""
+    return "exit-%s.json" % norm_pubkey(pubkey)
+
+
+def partial_exit_name(pubkey, share_index):
+    """``partial-exit-0x<pubkey>-share-<i>.json`` (in PARTIAL_SUBDIR): never an ``exit-*`` name."""
+    return "partial-exit-%s-share-%d.json" % (norm_pubkey(pubkey), int(share_index))
+
+
+def check_genesis_validators_root(network, reported, source):
+    """The genesis validators root to sign with: the network's pinned one, which ``reported``
+    (what the beacon node at ``source`` says) must equal; for a network without a pinned root,
+    the reported one.  Raises ExitError on a mismatch."""
+    got = unhex(reported, 32, "genesis_validators_root from %s" % source)
+    pinned = getattr(network, "genesis_validators_root", None)
+    if pinned is not None and bytes(pinned) != got:
+        raise ExitError("wrong chain: the beacon node at %s reports genesis validators root %s, but %s's is %s; "
+                        "it is another chain using %s's fork version (a devnet or a misconfigured node). "
+                        "Refusing to sign: point it at a %s beacon node"
+                        % (source, hex0x(got), network.name, hex0x(pinned), network.name, network.name))
+    return got
+
+
+def future_epoch_warning(network, epoch, now, margin=FUTURE_EPOCH_MARGIN):
+    """A warning text when ``epoch`` lies more than ``margin`` epochs after ``network``'s current
+    epoch at unix time ``now`` (a beacon node rejects the exit until then), else None."""
+    current = network.current_epoch(now)
+    if int(epoch) <= current + margin:
+        return None
+    seconds = (int(epoch) - current) * network.slot_seconds * network.slots_per_epoch
+    return ("epoch %d is %d epochs (about %d days) after %s's current epoch %d: a beacon node accepts a voluntary "
+            "exit only from its epoch on, so this exit cannot be included before then; charon broadcasts it and "
+            "the beacon node refuses it. Every operator must sign the same epoch (charon exit sign --exit-epoch "
+            "defaults to %d): to exit now, set the same past epoch everywhere"
+            % (int(epoch), int(epoch) - current, seconds // 86400, network.name, current, DEFAULT_EXIT_EPOCH))
 
 
 # Selection -------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 import binascii
 import hashlib
 import hmac
-import json
 import os
 import re
 import secrets as _secrets
@@ -31,6 +30,13 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 # A keystore from elsewhere must not make us allocate unbounded memory (128 * r * n bytes).
 SCRYPT_MAX_MEMORY = 1 << 30
+# ...nor derive for hours: pbkdf2 c up to 16x charon's 2^18 (~0.5 s per key here), scrypt work
+# n*r*p up to 4x the EIP-2335 2^18*8*1, and a derived key of at most 64 bytes (32 are used; the
+# cost of pbkdf2 grows with dklen/32).
+PBKDF2_MAX_ROUNDS = 1 << 22
+SCRYPT_MAX_WORK = (1 << 18) * 8 * 4
+DKLEN_MAX = 64
+MAX_FILE_BYTES = 1 << 20
 KEYSTORE_RE = re.compile(r"^keystore-(?:insecure-)?([0-9]+)\.json$")
 DIR_MODE = 0o755
 KEYSTORE_MODE = 0o444
@@ -198,16 +204,23 @@ def decrypt(keystore, password):
     iv = _hexfield(ci_params.get("iv"), "crypto.cipher.params.iv", 16)
     salt = _hexfield(kdf_params.get("salt"), "crypto.kdf.params.salt")
     dklen = _intparam(kdf_params, "dklen", "crypto.kdf.params")
-    if dklen < 32:
-        raise KeystoreError("crypto.kdf.params.dklen must be at least 32, got %d" % dklen)
+    if not 32 <= dklen <= DKLEN_MAX:
+        raise KeystoreError("crypto.kdf.params.dklen must be 32 to %d, got %d" % (DKLEN_MAX, dklen))
     pw = normalise_password(password)
     if kdf_fn == "pbkdf2":
         if kdf_params.get("prf") != "hmac-sha256":
             raise KeystoreError("crypto.kdf.params.prf %r is not supported (only hmac-sha256)" % (kdf_params.get("prf"),))
-        dk = _pbkdf2(pw, salt, _intparam(kdf_params, "c", "crypto.kdf.params"), dklen)
+        rounds = _intparam(kdf_params, "c", "crypto.kdf.params")
+        if rounds > PBKDF2_MAX_ROUNDS:
+            raise KeystoreError("crypto.kdf.params.c = %d is more than the %d pbkdf2 rounds allowed (charon uses %d)"
+                                % (rounds, PBKDF2_MAX_ROUNDS, DEFAULT_ROUNDS))
+        dk = _pbkdf2(pw, salt, rounds, dklen)
     elif kdf_fn == "scrypt":
-        dk = _scrypt(pw, salt, _intparam(kdf_params, "n", "crypto.kdf.params"), _intparam(kdf_params, "r", "crypto.kdf.params"),
-                     _intparam(kdf_params, "p", "crypto.kdf.params"), dklen)
+        n, r, p = (_intparam(kdf_params, k, "crypto.kdf.params") for k in ("n", "r", "p"))
+        if n * r * p > SCRYPT_MAX_WORK:
+            raise KeystoreError("crypto.kdf.params.p/n/r: scrypt work n*r*p = %d is more than the %d allowed"
+                                % (n * r * p, SCRYPT_MAX_WORK))
+        dk = _scrypt(pw, salt, n, r, p, dklen)
     else:
         raise KeystoreError("crypto.kdf.function %r is not supported (pbkdf2 or scrypt)" % (kdf_fn,))
     if not hmac.compare_digest(hashlib.sha256(dk[16:32] + ciphertext).digest(), checksum):
@@ -349,15 +362,19 @@ def load_keystores(directory, workers=None, require_sequential=True):
         index = int(m.group(1))
         if index in entries:
             raise KeystoreError("%s: index %d is used by %s too" % (path, index, entries[index][0]))
+        # Never through a link, never blocking on a FIFO; a keystore is ~1 KiB.
         try:
-            with open(path, "rb") as f:
-                keystore = json.loads(f.read().decode("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise KeystoreError("%s: cannot read keystore JSON (%s)" % (path, exc))
+            keystore = _files.loads_json(_files.read_regular(path, MAX_FILE_BYTES))
+        except _files.UnsafePath as exc:
+            raise KeystoreError(str(exc))
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise KeystoreError("%s: cannot read keystore JSON (%s)" % (path, reason))
         pw_path = path[:-len(".json")] + ".txt"
         try:
-            with open(pw_path, "rb") as f:
-                password = f.read()
+            password = _files.read_regular(pw_path, MAX_FILE_BYTES)
+        except _files.UnsafePath as exc:
+            raise KeystoreError("%s: its password file: %s" % (path, exc))
         except OSError as exc:
             raise KeystoreError("%s: cannot read its password file %s (%s)" % (path, pw_path, exc.strerror))
         entries[index] = (path, keystore, password)

@@ -16,7 +16,8 @@ description:
   - Understands every cluster version charon reads, V(v1.0.0) to V(v1.11.0), and computes C(config_hash),
     C(definition_hash) and C(lock_hash) with charon's exact rules for each version.
   - "Checks, each reported by name in RV(checks): C(config_hash), C(definition_hash), C(lock_hash) (computed vs stored),
-    C(num_validators), C(threshold), C(deposit_amounts), C(operator_enrs), the EIP-712 C(operator_signatures) and
+    C(num_validators), C(threshold), C(deposit_amounts), C(operator_enrs) (locks only; for a definition see
+    RV(ceremony_ready)), the EIP-712 C(operator_signatures) and
     C(creator_signature), C(public_shares) (the shares interpolate to each validator key), C(signature_aggregate),
     C(builder_registrations), C(node_signatures) and C(deposit_data) in the lock."
   - "For a data directory also: C(enr_private_key) (the node's key matches one operator, which gives RV(node_index)),
@@ -267,10 +268,26 @@ errors:
   elements: str
   sample: ['node_signatures: node_signatures[1]: does not recover to operator 1''s ENR key']
 valid:
-  description: Whether every check passed.
+  description:
+    - Whether every check passed. For a definition these are the checks charon makes when it loads one (hashes,
+      signatures, deposit amounts, threshold); operators that have not joined yet (empty ENR) or an ENR that does
+      not parse leave it valid, as in charon, and are reported by RV(ceremony_ready).
   returned: success
   type: bool
   sample: true
+ceremony_ready:
+  description:
+    - Whether a DKG can run on it - RV(valid), every operator has joined (non-empty ENR), every ENR parses with a
+      valid record signature, and no peer is listed twice. V(false) with RV(ceremony_problems) saying why.
+  returned: success
+  type: bool
+  sample: false
+ceremony_problems:
+  description: Why the operators are not ready for the ceremony, per operator (empty when they are).
+  returned: success
+  type: list
+  elements: str
+  sample: ['operators[2].enr: empty, the operator 0x3F2a...91 has not joined yet']
 node_index:
   description: For a data directory, the operator index whose ENR matches the node's key (V(null) when none does).
   returned: success
@@ -295,12 +312,11 @@ keystores:
 '''
 
 import glob
-import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
 
-from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deps, _files, _networks
 
 LOCK_FILE = "cluster-lock.json"
 DEFINITION_FILE = "cluster-definition.json"
@@ -372,10 +388,12 @@ def _check_deposit_files(data_dir, lock, report, verify_signatures, release):
     for name in names:
         path = os.path.join(data_dir, name)
         try:
-            with open(path, "rb") as f:
-                entries = json.loads(f.read().decode("utf-8"))
-        except (OSError, ValueError) as exc:
+            entries = _files.loads_json(_files.read_regular(path, 64 << 20))
+        except (OSError, ValueError, _files.UnsafePath) as exc:
             problems.append("%s: not a readable JSON deposit file (%s)" % (name, exc))
+            continue
+        except RecursionError:
+            problems.append("%s: not a JSON deposit file (nested too deeply)" % name)
             continue
         if not isinstance(entries, list) or not entries:
             problems.append("%s: expected a non-empty JSON array of deposits" % name)
@@ -465,7 +483,10 @@ def inspect(path, verify_signatures=True, network=None, release=None):
     if lock is not None:
         report = _cluster.verify_lock(lock, verify_signatures=verify_signatures, release=release)
     else:
-        report = _cluster.verify_definition(d, verify_signatures=verify_signatures, release=release)
+        # Valid the way charon's Definition.VerifyHashes/VerifySignatures say (they hash and sign the ENR text and
+        # never parse it); whether every operator joined with a usable ENR is the separate ceremony_ready.
+        report = _cluster.verify_definition(d, verify_signatures=verify_signatures, release=release, check_enrs=False)
+    not_ready = _cluster.operator_enr_problems(d)
     try:
         net = d.network(release)
     except _networks.NetworkError:
@@ -505,29 +526,44 @@ def inspect(path, verify_signatures=True, network=None, release=None):
         if lock is not None:
             result["deposit_data_files"] = _check_deposit_files(data_dir, lock, report, verify_signatures, release)
             result["keystores"] = _check_keystores(data_dir, lock, node_index, report)
-    result.update(checks=dict(report.checks), errors=list(report.errors), valid=report.valid)
+    result.update(checks=dict(report.checks), errors=list(report.errors), valid=report.valid,
+                  ceremony_ready=report.valid and not not_ready, ceremony_problems=not_ready)
     return result
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            verify_signatures=dict(type="bool", default=True),
-            fail_on_error=dict(type="bool", default=True),
-            network=dict(type="str"),
-            charon_version=dict(type="str", default="v1.10.3"),
-            custom_network=dict(type="dict", options=dict(
-                name=dict(type="str", required=True),
-                chain_id=dict(type="int", required=True),
-                genesis_fork_version=dict(type="str", required=True),
-                capella_fork_version=dict(type="str", required=True),
-                genesis_time=dict(type="int", required=True),
-                slot_seconds=dict(type="int", default=12),
-            )),
-        ),
-        supports_check_mode=True,
+def _argument_spec(sub_options=True):
+    spec = dict(
+        path=dict(type="path", required=True),
+        verify_signatures=dict(type="bool", default=True),
+        fail_on_error=dict(type="bool", default=True),
+        network=dict(type="str"),
+        charon_version=dict(type="str", default="v1.10.3"),
+        custom_network=dict(type="dict", options=dict(
+            name=dict(type="str", required=True),
+            chain_id=dict(type="int", required=True),
+            genesis_fork_version=dict(type="str", required=True),
+            capella_fork_version=dict(type="str", required=True),
+            genesis_time=dict(type="int", required=True),
+            slot_seconds=dict(type="int", default=12),
+        )),
     )
+    if not sub_options:
+        spec["custom_network"] = dict(type="dict")
+    return spec
+
+
+def main():
+    # ansible-core validates the sub-options of a dict option only when the value is a dict: an int or
+    # list there raises TypeError inside AnsibleModule (a traceback), a string a message without the
+    # option's name. Such a value is checked against a plain dict spec instead, which names it.
+    params = _load_params()
+    raw = params.get("custom_network") if isinstance(params, dict) else None
+    plain = raw is not None and not isinstance(raw, dict)
+    module = AnsibleModule(argument_spec=_argument_spec(not plain), supports_check_mode=True)
+    if plain:
+        module.fail_json(msg="custom_network: expected a dictionary with name, chain_id, genesis_fork_version, "
+                         "capella_fork_version, genesis_time (and slot_seconds), got %s" % type(raw).__name__,
+                         changed=False)
     p = module.params
     path = os.path.abspath(p["path"])
     base = dict(changed=False, errors=[])
@@ -559,7 +595,7 @@ def main():
     try:
         result = inspect(path, p["verify_signatures"], p["network"], p["charon_version"])
     except _cluster.ClusterFormatError as exc:
-        module.fail_json(msg=str(exc), field=exc.field, file=exc.source, **base)
+        module.fail_json(msg="path: %s" % exc, field=exc.field, file=exc.source, **base)
     except _deps.MissingDependency as exc:
         module.fail_json(msg=str(exc), **base)
     result["changed"] = False

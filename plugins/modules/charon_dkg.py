@@ -14,7 +14,7 @@ description:
   - Runs one O(phase) of the DKG on one operator host. The play C(playbooks/dkg.yml) runs the phases on all operator
     hosts at once and relays the messages between rounds; the controller only ever carries public data
     (commitments, proofs, shares encrypted to the recipient's ENR key, partial signatures).
-  - The native ceremony (C(dvops-frost-keygen-v1)) is FROST key generation over BLS12-381 per validator, with Feldman
+  - The native ceremony (C(dkg_algorithm) V(frost)) is FROST key generation over BLS12-381 per validator, with Feldman
     commitments, Schnorr proofs of knowledge bound to the definition hash, shares encrypted with ECDH(secp256k1) +
     HKDF + AES-256-GCM to the recipient's ENR key, and every message signed by its sender's ENR key. Each host checks
     everything it receives and aborts naming the operator at fault; equivocation by the relay is detected by
@@ -40,7 +40,9 @@ options:
         verified result of this definition it returns RV(done=true).
       - V(round1), V(round2), V(round3), V(finish) are the native ceremony rounds; O(messages) are the previous
         round's messages of all operators. V(finish) writes the artifacts.
-      - V(cleanup) removes ceremony state and temporary outputs (run it whatever the outcome).
+      - V(cleanup) removes ceremony state and temporary outputs (run it whatever the outcome) and releases this run's
+        lease; without O(run_id) it removes only state that no live run holds, and warns that it did. A missing
+        O(data_dir) is nothing to clean.
       - V(charon_stage) prepares a temporary data dir for C(charon dkg) (key linked, definition copied);
         V(charon_collect) verifies what charon wrote there and moves it into place.
     type: str
@@ -77,8 +79,9 @@ options:
     default: true
   engine:
     description:
-      - V(native) requires the definition's C(dkg_algorithm) to be the native one (C(dvops-frost-keygen-v1));
-        V(charon) accepts what C(charon dkg) runs (C(default), C(frost), C(pedersen)).
+      - V(native) runs a definition whose C(dkg_algorithm) is FROST key generation (V(frost), charon's V(default),
+        or V(dvops-frost-keygen-v1) written by earlier releases); V(charon) accepts what C(charon dkg) v1.10 runs
+        (V(default), V(frost), V(pedersen)).
     type: str
     default: native
     choices: [native, charon]
@@ -92,6 +95,26 @@ options:
     type: list
     elements: str
     default: []
+  run_id:
+    description:
+      - Identifies one run of the play. V(prepare) takes a lease on the data dir for it (in C(<data_dir>/.dvops-dkg.lock))
+        and every later phase checks it still holds it, so a second run on the same data dir is refused plainly instead of
+        breaking the first one's ceremony. V(cleanup) with the same id releases it.
+      - Every phase but V(status) and V(definition) also holds an exclusive C(flock) on that file while it runs.
+      - Without O(run_id) no lease is taken, but a live lease of another run is still respected; V(cleanup) then only
+        discards ceremony state that no live run holds (the stale state a killed run left behind) and reports it.
+    type: str
+  break_lease:
+    description:
+      - V(prepare) - the run id of a lease to take over although it has not expired, because the play found that run's
+        playbook process gone (a killed run). Only that exact lease is broken.
+    type: str
+  lease_seconds:
+    description:
+      - How long a run's lease stays valid after its last phase; a killed run's lease expires after that. Must exceed the
+        longest gap between two phases of one run (the play uses C(charon_dkg_round_timeout) + 300).
+    type: int
+    default: 1200
   owner:
     description: Owner (name or uid) of the files written.
     type: str
@@ -106,8 +129,9 @@ attributes:
     description: V(status), V(definition) and V(prepare) report what they would do; the ceremony rounds are skipped.
     details: In check mode the phases V(round1) to V(finish), V(cleanup) and the charon engine phases change nothing.
 notes:
-  - charon's own C(charon dkg) does not run the C(dvops-frost-keygen-v1) algorithm, so a native definition must be
-    run with this module; the resulting lock is a standard v1.10 lock that C(charon run) accepts.
+  - The native engine records C(dkg_algorithm) V(frost), the value charon uses for the same algorithm, so that
+    charon's own tools (C(charon run), C(charon alpha edit add-validators)) accept the lock. Locks of earlier
+    releases (V(dvops-frost-keygen-v1)) stay valid, but charon's add-validators refuses that value.
 seealso:
   - module: dvops.charon.charon_cluster_info
 '''
@@ -155,6 +179,27 @@ message:
   description: This host's signed message for the next round (public, relayed by the controller).
   returned: when phase is round1, round2 or round3
   type: dict
+lease:
+  description: The lease another (or this) run holds on the data dir - C(run_id), C(live), C(seconds_since_last_step); V({}) when none.
+  returned: when phase is status
+  type: dict
+removed:
+  description: Paths of ceremony state and temporary outputs removed (V(cleanup)).
+  returned: when phase is cleanup
+  type: list
+  elements: str
+stale_state_removed:
+  description: Ceremony state left by a run that did not finish was removed (V(prepare), V(cleanup)).
+  returned: when that happened
+  type: bool
+stale_state_run_id:
+  description: The run that left it, when its lease named it (V(cleanup)).
+  returned: when stale state was removed by cleanup
+  type: str
+lease_taken_over:
+  description: The run id of a killed run whose lease V(prepare) took over (O(break_lease)).
+  returned: when that happened
+  type: str
 lock_hash:
   description: C(0x) hex lock hash of the finished lock.
   returned: when phase is finish or charon_collect, or prepare with done
@@ -170,9 +215,10 @@ seconds:
   type: float
 '''
 
+import errno
 import json
 import os
-import shutil
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -184,6 +230,7 @@ DEF_FILE = "cluster-definition.json"
 LOCK_FILE = "cluster-lock.json"
 KEYS_DIR = "validator_keys"
 STATE_FILE = ".dvops-dkg-state.json"
+LOCK_NAME = ".dvops-dkg.lock"
 TMP_DIR = ".dvops-dkg-tmp"
 MAX_DEFINITION_BYTES = 16 << 20
 PHASES = ["status", "definition", "prepare", "round1", "round2", "round3", "finish", "cleanup", "charon_stage",
@@ -205,7 +252,7 @@ def _ids(module):
 def _key(data_dir):
     from ansible_collections.dvops.charon.plugins.module_utils import _enr  # pylint: disable=import-outside-toplevel
     path = os.path.join(data_dir, KEY_FILE)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise Fail("%s does not exist: create the node identity first (--tags enr) or restore it from your backup"
                    % path)
     try:
@@ -214,19 +261,84 @@ def _key(data_dir):
         raise Fail(str(exc))
 
 
-def _parse_definition(text, source, verify_signatures=True):
+def _read_text(path, what):
+    """Text of the regular file ``path``, never through a link and never blocking on a FIFO; None when
+    nothing is there. A dangling link is something there, and refused like any link."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        data = _files.read_regular(path, MAX_DEFINITION_BYTES)
+    except _files.UnsafePath as exc:
+        raise Fail("%s (expected the %s itself): move it away" % (exc, what))
+    except OSError as exc:
+        raise Fail("cannot read %s: %s" % (path, exc.strerror or exc))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Fail("%s is not UTF-8 text, so not a %s: move it away or restore it" % (path, what))
+
+
+def _why(exc):
+    # What is wrong, without echoing the file: the JSON path of a bad field, or the decoder's
+    # reason (position only) when the text is not a JSON object at all.
+    return "field %s is invalid" % exc.field if getattr(exc, "field", None) else getattr(exc, "reason", str(exc))
+
+
+def _load_cluster_file(path, what, hint):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
+    text = _read_text(path, what)
+    if text is None:
+        raise Fail("%s is missing (%s)" % (path, hint))
+    try:
+        return _cluster.load(text, path)
+    except ValueError as exc:
+        raise Fail("%s is not a valid %s (%s): %s" % (path, what, _why(exc), hint))
+
+
+def _parse_definition(text, source, verify_signatures=True, enr_hosts=None):
+    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
+    if not isinstance(text, str):
+        raise Fail("%s: expected the definition JSON text, got %s" % (source, type(text).__name__))
     try:
         d = _cluster.parse_definition(text, source)
     except ValueError as exc:
         raise Fail("%s: %s" % (source, exc))
-    report = _cluster.verify_definition(d, verify_signatures=verify_signatures)
+    report = _cluster.verify_definition(d, verify_signatures=verify_signatures, check_enrs=False)
     if not report.valid:
         raise Fail("%s does not verify: %s" % (source, "; ".join(report.as_dict()["errors"])))
+    _check_enrs_ready(d, source, enr_hosts or {})
     if not 2 <= d.threshold <= len(d.operators):
         raise Fail("%s: threshold %d must satisfy 2 <= threshold <= operators (%d) for a DKG"
                    % (source, d.threshold, len(d.operators)))
     return d
+
+
+def _check_enrs_ready(d, source, enr_hosts):
+    """Both engines, before any ceremony: every operator joined, every ENR parses, no peer twice (charon dkg would
+    otherwise stop at def.Peers() or hang waiting for a peer listed twice). Names the field and, when the ENR is
+    one of the play's hosts, the host."""
+    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
+    issues = _cluster.operator_enr_issues(d)
+    if not issues:
+        return
+    texts = []
+    for k, text in issues:
+        hosts = enr_hosts.get(d.operators[k].enr) or []
+        texts.append("operators[%d].enr%s: %s" % (k, " (host%s %s)" % ("s" if len(hosts) > 1 else "", ", ".join(hosts))
+                                                  if hosts else "", text))
+    raise Fail("%s is not ready for the DKG: %s. Every operator must join with its own ENR (charon enr on the "
+               "operator's node) before the ceremony; fix the definition (or have it re-created) and rerun"
+               % (source, "; ".join(texts)))
+
+
+def _enr_hosts(module):
+    """ENR text -> inventory host names holding it, from the hosts' own ENRs (phase definition), for errors."""
+    enrs = (module.params["create"] or {}).get("operator_enrs") or []
+    hosts = {}
+    for enr, host in zip(enrs, module.params["operator_names"]):
+        if isinstance(enr, str) and enr:
+            hosts.setdefault(enr, []).append(host)
+    return hosts
 
 
 def _own_index(d, private_key):
@@ -259,14 +371,33 @@ def _culprit(module, exc):
     return text
 
 
+# Keys each round's state must hold (written by _dkg.round1/2/3 on this host, 0600).
+_ROUND2_KEYS = ("round", "definition_hash", "index", "shares", "group_keys", "public_shares", "transcript1",
+                "message_hashes", "message_digest")
+STATE_KEYS = {
+    1: ("round", "definition_hash", "index", "self_shares", "message_digest"),
+    2: _ROUND2_KEYS,
+    3: _ROUND2_KEYS + ("transcript2", "lock_hash", "lock"),
+}
+
+
 def _read_state(data_dir):
     path = os.path.join(data_dir, STATE_FILE)
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
+    if not os.path.lexists(path):
         raise Fail("no ceremony state in %s: the previous round did not run on this host; restart the ceremony "
                    "(rerun the play)" % path)
+    try:
+        state = _files.loads_json(_files.read_regular(path, MAX_DEFINITION_BYTES * 4))
+    except (_files.UnsafePath, OSError, ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, _files.UnsafePath) else type(exc).__name__
+        raise Fail("the ceremony state %s cannot be used (%s): restart the ceremony (rerun the play)" % (path, reason))
+    rnd = state.get("round") if isinstance(state, dict) else None
+    if (rnd not in STATE_KEYS or any(k not in state for k in STATE_KEYS[rnd])
+            or not isinstance(state["index"], int) or isinstance(state["index"], bool)
+            or not isinstance(state["definition_hash"], str) or not isinstance(state["message_digest"], str)):
+        raise Fail("the ceremony state %s is damaged or from another version: restart the ceremony (rerun the play)"
+                   % path)
+    return state
 
 
 def _write_state(data_dir, state):
@@ -281,9 +412,120 @@ def _cleanup(data_dir):
         removed.append(state)
     tmp = os.path.join(data_dir, TMP_DIR)
     if os.path.lexists(tmp):
-        shutil.rmtree(tmp)
+        try:
+            _files.remove_tree(tmp)
+        except _files.UnsafePath as exc:
+            raise Fail("%s (the ceremony's temporary outputs belong there)" % exc)
         removed.append(tmp)
     return removed
+
+
+class _Lock(object):
+    """The data dir's lock for one module run: the flock while the module runs, and the run's lease."""
+
+    def __init__(self, module, data_dir):
+        self.module = module
+        self.path = os.path.join(data_dir, LOCK_NAME)
+        self.run_id = module.params["run_id"]
+        self.lease_seconds = module.params["lease_seconds"]
+        try:
+            self.fd = _files.lock_file(self.path)
+        except _files.Busy:
+            raise Fail("another DKG run is in progress on %s (one of its steps is running right now): wait until it "
+                       "has finished and run the play again; two runs at once would break each other's ceremony"
+                       % data_dir)
+        except _files.UnsafePath as exc:
+            raise Fail(str(exc))
+        self.holder = _files.read_lease(self.fd)
+        age = time.time() - _number(self.holder.get("touched"))
+        valid_for = _number(self.holder.get("lease_seconds"), self.lease_seconds)
+        self.live = bool(self.holder.get("run_id")) and age < valid_for
+        self.broken = self.taken_over = None
+        if self.live and module.params["break_lease"] and self.holder.get("run_id") == module.params["break_lease"]:
+            self.live, self.broken = False, self.holder.get("run_id")
+        self.foreign = self.live and self.holder.get("run_id") != self.run_id
+        self.data_dir = data_dir
+
+    def describe(self):
+        h = self.holder
+        return "run %s (started %s, last step %s %d s ago; its lease expires %d s after its last step)" % (
+            h.get("run_id"), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(_number(h.get("started")))),
+            h.get("phase"), time.time() - _number(h.get("touched")), _number(h.get("lease_seconds"), self.lease_seconds))
+
+    def refuse_foreign(self):
+        if self.foreign:
+            raise Fail("another DKG run is in progress on %s (this run_id: %s): %s. Wait for it to finish; if it was "
+                       "killed, run again "
+                       "once its lease has expired, or remove %s after making sure no run uses this data dir"
+                       % (self.data_dir, self.run_id, self.describe(), self.path))
+
+    def take(self, phase):
+        """prepare: (re)take the lease for this run."""
+        self.refuse_foreign()
+        if self.broken:
+            self.taken_over = self.broken
+            self.module.warn("took over the lock on %s from run %s, whose playbook process no longer runs (a killed run)"
+                             % (self.data_dir, self.broken))
+        if self.run_id and not self.module.check_mode:
+            same = self.holder.get("run_id") == self.run_id
+            now = time.time()
+            _files.write_lease(self.fd, {"run_id": self.run_id, "started": self.holder.get("started") if same else now,
+                                         "touched": now, "phase": phase, "lease_seconds": self.lease_seconds})
+            self.holder = _files.read_lease(self.fd)
+
+    def check(self, phase):
+        """A ceremony phase: this run must hold the lease (when it has an id); refresh it."""
+        self.refuse_foreign()
+        if self.run_id:
+            if self.holder.get("run_id") != self.run_id:
+                raise Fail("this run (%s) does not hold the lock on %s (%s): run the play again from the start"
+                           % (self.run_id, self.data_dir, "held by run %s" % self.holder.get("run_id")
+                              if self.holder.get("run_id") else "released or removed"))
+            self.take(phase)
+
+    def close(self, remove=False):
+        # Remove the file while holding the flock when no lease remains in it (inode check in lock_file).
+        if remove or not self.holder.get("run_id"):
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+        os.close(self.fd)
+
+
+def lease_status(data_dir):
+    """The lease in the data dir (public: run id and whether it is live), read without locking; {} when none."""
+    path = os.path.join(data_dir, LOCK_NAME)
+    try:
+        holder = _files.loads_json(_files.read_regular(path, 1 << 16))
+    except (OSError, ValueError, RecursionError, _files.UnsafePath):
+        return {}
+    if not isinstance(holder, dict) or not isinstance(holder.get("run_id"), str):
+        return {}
+    age = time.time() - _number(holder.get("touched"))
+    return {"run_id": holder["run_id"], "live": age < _number(holder.get("lease_seconds"), 0),
+            "seconds_since_last_step": int(age)}
+
+
+def _number(value, default=0):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def phase_cleanup(module, data_dir, lock, result):
+    if lock.foreign:
+        # Another run's secret state: never removed while its lease is live.
+        result.update(removed=[], msg="left the ceremony state of the live %s alone" % lock.describe())
+        return
+    result["removed"] = _cleanup(data_dir)
+    result["changed"] = bool(result["removed"])
+    if result["removed"] and not (lock.run_id and lock.holder.get("run_id") == lock.run_id):
+        result["stale_state_removed"] = True
+        result["stale_state_run_id"] = lock.holder.get("run_id")
+        module.warn("removed stale DKG ceremony state on this host (%s), left by %s that did not finish; nothing else "
+                    "was touched" % (", ".join(result["removed"]),
+                                     "run %s" % lock.holder["run_id"] if lock.holder.get("run_id") else "a run"))
+    if lock.holder.get("run_id") and (lock.holder.get("run_id") == lock.run_id or not lock.live):
+        lock.holder = {}  # released: close() removes the file
 
 
 def _fetch(url):
@@ -304,45 +546,79 @@ def phase_status(module, data_dir, result):
     result["enr"] = _enr.node_record(key)
     path = os.path.join(data_dir, DEF_FILE)
     result["definition"] = None
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            result["definition"] = f.read().decode("utf-8", "replace")
+    text = _read_text(path, "definition")
+    if text is not None:
+        # The text is returned only once it parses: a file that does not is never echoed.
         try:
-            result["definition_hash"] = "0x" + _cluster.parse_definition(result["definition"], path).definition_hash.hex()
+            d = _cluster.parse_definition(text, path)
         except ValueError as exc:
-            raise Fail("%s exists but is not a valid definition (%s): move it away or restore it" % (path, exc))
+            raise Fail("%s exists but is not a valid definition (%s): move it away or restore it" % (path, _why(exc)))
+        result.update(definition=text, definition_hash="0x" + d.definition_hash.hex())
     result["artifacts"] = [os.path.join(data_dir, n) for n in _artifact_names(data_dir)]
+    result["lease"] = lease_status(data_dir)
 
 
 def _amounts(create):
     """Gwei amounts from C(deposit_amounts) (Gwei) or C(deposit_amounts_eth) (ETH, like --deposit-amounts)."""
-    if create.get("deposit_amounts"):
-        return [int(a) for a in create["deposit_amounts"]]
-    if create.get("deposit_amounts_eth"):
+    for key, scale in (("deposit_amounts", 1), ("deposit_amounts_eth", 1000000000)):
+        values = create.get(key)
+        if not values:
+            continue
         try:
-            return [int(round(float(a) * 1000000000)) for a in create["deposit_amounts_eth"]]
-        except (TypeError, ValueError):
-            raise Fail("dvops_deposit_amounts: %r is not a list of ETH amounts" % (create["deposit_amounts_eth"],))
+            if not isinstance(values, list):
+                raise TypeError(values)
+            amounts = [int(round(float(a) * scale)) if scale != 1 else int(a) for a in values]
+        except (TypeError, ValueError, OverflowError):
+            raise Fail("create.%s: %r is not a list of %s amounts" % (key, values, "ETH" if scale != 1 else "Gwei"))
+        if any(a <= 0 or a >= 1 << 64 for a in amounts):
+            raise Fail("create.%s: %r: every amount must be positive (and below 2^64 Gwei)" % (key, values))
+        return amounts
     return None
+
+
+CREATE_TYPES = {"name": (str,), "operator_enrs": (list,), "num_validators": (int,), "threshold": (int,),
+                "network": (str,), "fee_recipient_addresses": (str, list), "withdrawal_addresses": (str, list),
+                "compounding": (bool,), "target_gas_limit": (int,), "dkg_algorithm": (str,)}
+
+
+def _check_create(c):
+    """Types of the C(create) keys, so a wrong one is named instead of crashing deep inside."""
+    for key, types in CREATE_TYPES.items():
+        value = c.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str) and int in types and re.match(r"\A\s*\d+\s*\Z", value):
+            c[key] = value = int(value)  # a Jinja-templated number arrives as text
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise Fail("create.%s: expected %s, got %s %r" % (key, wanted, type(value).__name__, value))
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise Fail("create.%s: every entry must be a string" % key)
+        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < 1 << 64:
+            raise Fail("create.%s: %d is out of range" % (key, value))
 
 
 def phase_definition(module, result):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     p = module.params
     existing = {}
+    hosts = _enr_hosts(module)
     for i, text in enumerate(p["existing_definitions"]):
-        if text:
-            d = _parse_definition(text, "existing definition on %s" % (p["operator_names"][i] if i < len(p["operator_names"]) else i),
-                                  p["verify_signatures"])
-            existing.setdefault(d.definition_hash, (i, d))
+        if text is None or text == "":
+            continue
+        where = "existing_definitions[%d]%s" % (i, " (%s)" % p["operator_names"][i] if i < len(p["operator_names"]) else "")
+        if not isinstance(text, str):
+            raise Fail("%s: expected the definition JSON text or null, got %s" % (where, type(text).__name__))
+        d = _parse_definition(text, where, p["verify_signatures"], hosts)
+        existing.setdefault(d.definition_hash, (i, d))
     if len(existing) > 1:
         raise Fail("the hosts hold different cluster-definition.json files (hashes %s): keep one cluster per inventory "
                    "group and move the others away" % ", ".join("0x" + h.hex() for h in existing))
     given = None
     if p["definition"]:
-        given = _parse_definition(p["definition"], "definition", p["verify_signatures"])
+        given = _parse_definition(p["definition"], "definition", p["verify_signatures"], hosts)
     elif p["definition_url"]:
-        given = _parse_definition(_fetch(p["definition_url"]), p["definition_url"], p["verify_signatures"])
+        given = _parse_definition(_fetch(p["definition_url"]), p["definition_url"], p["verify_signatures"], hosts)
     if existing:
         d = list(existing.values())[0][1]
         if given is not None and given.definition_hash != d.definition_hash:
@@ -352,7 +628,8 @@ def phase_definition(module, result):
     elif given is not None:
         d, result["source"] = given, "given"
     else:
-        c = p["create"] or {}
+        c = dict(p["create"] or {})
+        _check_create(c)
         try:
             d = _cluster.new_definition(
                 c.get("name") or "", c.get("operator_enrs") or [], c.get("num_validators") or 1,
@@ -365,6 +642,7 @@ def phase_definition(module, result):
             raise Fail("cannot create the definition: %s" % exc)
         if not 2 <= d.threshold <= len(d.operators):
             raise Fail("dvops_threshold %d must satisfy 2 <= threshold <= operators (%d)" % (d.threshold, len(d.operators)))
+        _check_enrs_ready(d, "the new definition", hosts)
         result["source"] = "created"
     result["definition"] = _cluster.marshal_definition(d).decode()
     result["definition_hash"] = "0x" + d.definition_hash.hex()
@@ -375,12 +653,12 @@ def verify_artifacts(data_dir, d, index):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     problems = []
     lock_path = os.path.join(data_dir, LOCK_FILE)
-    if not os.path.exists(lock_path):
+    if not os.path.lexists(lock_path):
         return None, ["%s is missing" % lock_path]
     try:
-        lock = _cluster.load_file(lock_path)
-    except ValueError as exc:
-        return None, ["%s: %s" % (lock_path, exc)]
+        lock = _load_cluster_file(lock_path, "lock", "move it away")
+    except Fail as exc:
+        return None, [str(exc)]
     if not isinstance(lock, _cluster.Lock):
         return None, ["%s is not a lock" % lock_path]
     if bytes(lock.definition.definition_hash) != bytes(d.definition_hash):
@@ -396,12 +674,13 @@ def verify_artifacts(data_dir, d, index):
     for v, dv in enumerate(lock.distributed_validators):
         path = os.path.join(keys, "keystore-%d.json" % v)
         try:
-            with open(path) as f:
-                pub = json.load(f).get("pubkey", "")
-        except (OSError, ValueError) as exc:
-            problems.append("%s: %s" % (path, exc))
+            pub = _files.loads_json(_files.read_regular(path, MAX_DEFINITION_BYTES)).get("pubkey", "")
+            pub = bytes.fromhex(pub[2:] if pub.startswith("0x") else pub)
+        except (_files.UnsafePath, OSError, ValueError, RecursionError, AttributeError, TypeError) as exc:
+            problems.append("%s: not a readable keystore (%s)" % (path, type(exc).__name__ if not isinstance(
+                exc, (_files.UnsafePath, OSError)) else exc))
             continue
-        if bytes.fromhex(pub) != bytes(dv.public_shares[index]):
+        if pub != bytes(dv.public_shares[index]):
             problems.append("%s holds a key share that is not this operator's public share of validator %d" % (path, v))
         if not os.path.exists(path[:-5] + ".txt"):
             problems.append("%s has no password file" % path)
@@ -414,9 +693,13 @@ def phase_prepare(module, data_dir, result):
     if not p["definition"]:
         raise Fail("definition: required for phase prepare")
     d = _parse_definition(p["definition"], "definition", p["verify_signatures"])
-    if p["engine"] == "native" and d.dkg_algorithm != _dkg.ALGORITHM:
-        raise Fail("the definition's dkg_algorithm is %r; the native engine runs %r. Run it with dvops_dkg_engine=charon "
-                   "(charon dkg), or create the definition for the native engine" % (d.dkg_algorithm, _dkg.ALGORITHM))
+    if p["engine"] == "native" and d.dkg_algorithm not in _dkg.NATIVE_ALGORITHMS:
+        raise Fail("the definition's dkg_algorithm is %r; the native engine runs FROST key generation (%s). Run it "
+                   "with dvops_dkg_engine=charon (charon dkg)" % (d.dkg_algorithm, ", ".join(_dkg.NATIVE_ALGORITHMS)))
+    if p["engine"] == "charon" and d.dkg_algorithm not in _dkg.CHARON_ALGORITHMS:
+        raise Fail("the definition's dkg_algorithm is %r, which charon dkg does not run (it accepts %s and would stop "
+                   "with 'unsupported dkg algorithm' after every peer connected): run it with dvops_dkg_engine=native"
+                   % (d.dkg_algorithm, ", ".join(_dkg.CHARON_ALGORITHMS)))
     if p["engine"] == "native":
         try:
             _dkg.params_from_definition(d)
@@ -426,11 +709,8 @@ def phase_prepare(module, data_dir, result):
     index = _own_index(d, key)
     result.update(index=index, definition_hash="0x" + d.definition_hash.hex(), done=False)
     def_path = os.path.join(data_dir, DEF_FILE)
-    if os.path.exists(def_path):
-        try:
-            have = _cluster.load_file(def_path)
-        except ValueError as exc:
-            raise Fail("%s is not a valid definition (%s): move it away" % (def_path, exc))
+    if os.path.lexists(def_path):
+        have = _load_cluster_file(def_path, "definition", "move it away")
         if bytes(getattr(have, "definition_hash", b"")) != d.definition_hash:
             raise Fail("%s holds another definition (0x%s): move it away to join cluster 0x%s"
                        % (def_path, bytes(have.definition_hash).hex(), d.definition_hash.hex()))
@@ -439,9 +719,11 @@ def phase_prepare(module, data_dir, result):
         _files.write_new(def_path, _cluster.marshal_definition(d, rehash=False), mode=0o444, owner=uid, group=gid)
         result["changed"] = True
     if not module.check_mode:
-        if _cleanup(data_dir):
+        removed = _cleanup(data_dir)
+        if removed:
             result["changed"] = True
             result["stale_state_removed"] = True
+            module.warn("removed stale DKG ceremony state left by a run that did not finish: %s" % ", ".join(removed))
     found = _artifact_names(data_dir)
     if not found:
         return
@@ -457,10 +739,9 @@ def phase_prepare(module, data_dir, result):
 def _ceremony_inputs(data_dir, module):
     from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
     path = os.path.join(data_dir, DEF_FILE)
-    try:
-        d = _cluster.load_file(path)
-    except ValueError as exc:
-        raise Fail("%s: %s (run phase prepare first)" % (path, exc))
+    d = _load_cluster_file(path, "definition", "run phase prepare first")
+    if not isinstance(d, _cluster.Definition):
+        raise Fail("%s is not a definition: move it away and run phase prepare first" % path)
     report = _cluster.Report()
     _cluster.verify_definition_hashes(d, report)
     if not report.valid:
@@ -484,16 +765,54 @@ def phase_round(module, data_dir, result, phase):
                   definition_hash="0x" + params["definition_hash"].hex())
 
 
+def _move_file(src, target):
+    """Move without ever replacing: a hard link fails with EEXIST when ``target`` exists."""
+    try:
+        os.link(src, target, follow_symlinks=False)
+    except OSError as exc:
+        # EPERM: fs.protected_hardlinks and a file of another user (charon's, when not root);
+        # then a rename right after a fresh check is the best the system offers.
+        if exc.errno not in (errno.EPERM, errno.EXDEV) or os.path.lexists(target):
+            raise
+        os.rename(src, target)
+        return
+    os.unlink(src)
+
+
 def _move_into_place(tmp, data_dir, names):
-    # The lock goes last: a data dir with a lock always has its deposit data and keys.
+    """Move the finished artifacts from ``tmp`` into ``data_dir``: all or nothing, never replacing.
+
+    Everything in the way is refused before anything moves. Files are moved by hard link + unlink
+    (the link fails with EEXIST where os.rename would silently replace a file that appeared since);
+    a directory is renamed (rename never replaces a non-empty directory). When a move fails anyway,
+    the ones already made are moved back, so the data dir holds all the artifacts or none.
+    The lock goes last: a data dir with a lock always has its deposit data and keys."""
+    ordered = sorted(names, key=lambda n: n == LOCK_FILE)
+    in_way = [os.path.join(data_dir, n) for n in ordered if os.path.lexists(os.path.join(data_dir, n))]
+    if in_way:
+        raise Fail("%s appeared during the ceremony; nothing was moved or overwritten. Move it away and rerun"
+                   % ", ".join(in_way))
     moved = []
-    for name in sorted(names, key=lambda n: n == LOCK_FILE):
-        target = os.path.join(data_dir, name)
-        if os.path.lexists(target):
-            raise Fail("%s appeared during the ceremony; nothing was overwritten. Move it away and rerun" % target)
-        os.rename(os.path.join(tmp, name), target)
-        moved.append(target)
-    return moved
+    try:
+        for name in ordered:
+            src, target = os.path.join(tmp, name), os.path.join(data_dir, name)
+            if os.path.isdir(src) and not os.path.islink(src):
+                os.rename(src, target)
+            else:
+                _move_file(src, target)
+            moved.append(name)
+    except OSError as exc:
+        failed = os.path.join(data_dir, name)
+        for back in reversed(moved):
+            placed, origin = os.path.join(data_dir, back), os.path.join(tmp, back)
+            if os.path.isdir(placed) and not os.path.islink(placed):
+                os.rename(placed, origin)
+            else:
+                _move_file(placed, origin)
+        raise Fail("%s could not be moved into place (%s: it appeared during the ceremony?); nothing was overwritten "
+                   "and nothing was left in %s. Move it away and rerun"
+                   % (failed, exc.strerror or exc, data_dir))
+    return [os.path.join(data_dir, n) for n in moved]
 
 
 def phase_finish(module, data_dir, result):
@@ -508,7 +827,10 @@ def phase_finish(module, data_dir, result):
     uid, gid = _ids(module)
     tmp = os.path.join(data_dir, TMP_DIR)
     if os.path.lexists(tmp):
-        shutil.rmtree(tmp)
+        try:
+            _files.remove_tree(tmp)
+        except _files.UnsafePath as exc:
+            raise Fail("%s (the ceremony's temporary outputs belong there)" % exc)
     os.mkdir(tmp, 0o700)
     names = []
     for name, data in _dkg.deposit_files(lock, d.network().name):
@@ -529,22 +851,28 @@ def phase_finish(module, data_dir, result):
 def phase_charon_stage(module, data_dir, result):
     _key(data_dir)
     uid, gid = _ids(module)
+    definition = _read_text(os.path.join(data_dir, DEF_FILE), "definition")
+    if definition is None:
+        raise Fail("%s is missing (run phase prepare first)" % os.path.join(data_dir, DEF_FILE))
     _cleanup(data_dir)
     tmp = os.path.join(data_dir, TMP_DIR)
     os.mkdir(tmp, 0o700)
     os.chown(tmp, uid, gid)
     # A hard link, not a copy: the key never exists twice on disk, and removing the stage only drops the link.
-    os.link(os.path.join(data_dir, KEY_FILE), os.path.join(tmp, KEY_FILE))
-    with open(os.path.join(data_dir, DEF_FILE), "rb") as f:
-        _files.write_new(os.path.join(tmp, DEF_FILE), f.read(), mode=0o444, owner=uid, group=gid)
+    # (_key refused a link or FIFO at the key path; os.link does not follow a link that appeared since.)
+    os.link(os.path.join(data_dir, KEY_FILE), os.path.join(tmp, KEY_FILE), follow_symlinks=False)
+    _files.write_new(os.path.join(tmp, DEF_FILE), definition.encode("utf-8"), mode=0o444, owner=uid, group=gid)
     result.update(changed=True, stage_dir=tmp)
 
 
 def phase_charon_collect(module, data_dir, result):
-    from ansible_collections.dvops.charon.plugins.module_utils import _cluster  # pylint: disable=import-outside-toplevel
-    d = _cluster.load_file(os.path.join(data_dir, DEF_FILE))
+    d = _load_cluster_file(os.path.join(data_dir, DEF_FILE), "definition", "run phase prepare first")
     index = _own_index(d, _key(data_dir))
     tmp = os.path.join(data_dir, TMP_DIR)
+    try:
+        _files.check_real_dir(tmp, "charon dkg's output")
+    except _files.UnsafePath as exc:
+        raise Fail(str(exc))
     lock, problems = verify_artifacts(tmp, d, index)
     if problems:
         raise Fail("charon dkg's output does not verify: %s" % "; ".join(problems[:8]))
@@ -568,50 +896,88 @@ def main():
             engine=dict(type="str", default="native", choices=["native", "charon"]),
             messages=dict(type="list", elements="dict", default=[]),
             operator_names=dict(type="list", elements="str", default=[]),
+            run_id=dict(type="str"),
+            break_lease=dict(type="str"),
+            lease_seconds=dict(type="int", default=1200),
             owner=dict(type="str", default="1000"),
             group=dict(type="str", default="1000"),
         ),
         supports_check_mode=True,
     )
     phase = module.params["phase"]
-    data_dir = os.path.abspath(module.params["data_dir"])
     result = dict(changed=False, phase=phase)
+    try:
+        _files.check_abs_path(module.params["data_dir"], "data_dir")
+    except _files.UnsafePath as exc:
+        module.fail_json(msg=str(exc), **result)
+    data_dir = os.path.abspath(module.params["data_dir"])
     start = time.time()
     missing = _deps.check_all()
     if missing:
         module.fail_json(msg=" ".join(missing), **result)
-    if phase != "definition" and not os.path.isdir(data_dir):
-        module.fail_json(msg="data_dir: %s is not a directory: create the node identity first (--tags enr)" % data_dir,
-                         **result)
+    for field in ("run_id", "break_lease"):
+        if module.params[field] is not None and not re.match(r"\A[\x21-\x7e]{1,256}\Z", module.params[field]):
+            module.fail_json(msg="%s: %r is not a run id (1 to 256 printable ASCII characters, no spaces)"
+                             % (field, module.params[field][:300]), **result)
+    if not 1 <= module.params["lease_seconds"] <= 7 * 86400:
+        module.fail_json(msg="lease_seconds: %d must be 1 to 604800" % module.params["lease_seconds"], **result)
+    if phase == "cleanup" and not os.path.lexists(data_dir):
+        result.update(removed=[], msg="%s does not exist: nothing to clean" % data_dir)
+        module.exit_json(**result)
+    if phase != "definition":
+        try:
+            _files.check_real_dir(data_dir, "data_dir")
+        except _files.UnsafePath as exc:
+            module.fail_json(msg="%s (create the node identity first: --tags enr)" % exc, **result)
     if module.check_mode and phase not in ("status", "definition", "prepare"):
         result["msg"] = "check mode: the ceremony does not run"
         module.exit_json(**result)
+    lock = None
     try:
-        if phase == "status":
-            phase_status(module, data_dir, result)
-        elif phase == "definition":
-            phase_definition(module, result)
-        elif phase == "prepare":
-            phase_prepare(module, data_dir, result)
-        elif phase in ("round1", "round2", "round3"):
-            phase_round(module, data_dir, result, phase)
-        elif phase == "finish":
-            phase_finish(module, data_dir, result)
-        elif phase == "cleanup":
-            result["removed"] = _cleanup(data_dir)
-            result["changed"] = bool(result["removed"])
-        elif phase == "charon_stage":
-            phase_charon_stage(module, data_dir, result)
-        else:
-            phase_charon_collect(module, data_dir, result)
-    except Fail as exc:
-        result["seconds"] = round(time.time() - start, 3)
-        module.fail_json(msg=str(exc), **result)
-    except _dkg.DKGError as exc:
-        result["seconds"] = round(time.time() - start, 3)
-        if exc.culprit:
-            result["culprit"] = exc.culprit - 1
-        module.fail_json(msg="DKG aborted (%s): %s" % (phase, _culprit(module, exc)), **result)
+        try:
+            if phase not in ("status", "definition"):
+                lock = _Lock(module, data_dir)
+            if phase == "status":
+                phase_status(module, data_dir, result)
+            elif phase == "definition":
+                phase_definition(module, result)
+            elif phase == "prepare":
+                lock.take(phase)
+                if lock.taken_over:
+                    result["lease_taken_over"] = lock.taken_over
+                phase_prepare(module, data_dir, result)
+            elif phase == "cleanup":
+                phase_cleanup(module, data_dir, lock, result)
+            else:
+                lock.check(phase)
+                if phase in ("round1", "round2", "round3"):
+                    phase_round(module, data_dir, result, phase)
+                elif phase == "finish":
+                    phase_finish(module, data_dir, result)
+                elif phase == "charon_stage":
+                    phase_charon_stage(module, data_dir, result)
+                else:
+                    phase_charon_collect(module, data_dir, result)
+        except Fail as exc:
+            result["seconds"] = round(time.time() - start, 3)
+            module.fail_json(msg=str(exc), **result)
+        except _dkg.DKGError as exc:
+            result["seconds"] = round(time.time() - start, 3)
+            if exc.culprit:
+                result["culprit"] = exc.culprit - 1
+            module.fail_json(msg="DKG aborted (%s): %s" % (phase, _culprit(module, exc)), **result)
+        except _files.RefuseOverwrite as exc:
+            result["seconds"] = round(time.time() - start, 3)
+            module.fail_json(msg="%s: %s. Move it away and rerun" % (phase, exc), **result)
+        except OSError as exc:
+            # An unwritable data dir, a full disk...: name the place, not a traceback.
+            result["seconds"] = round(time.time() - start, 3)
+            module.fail_json(msg="phase %s on %s: %s%s (check the data dir's owner and permissions, or run with become)"
+                             % (phase, data_dir, exc.strerror or exc, " (%s)" % exc.filename if exc.filename else ""),
+                             **result)
+    finally:
+        if lock is not None:
+            lock.close()
     result["seconds"] = round(time.time() - start, 3)
     module.exit_json(**result)
 

@@ -112,6 +112,7 @@ msg:
 
 import os
 import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -150,6 +151,10 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    try:
+        _files.check_abs_path(params["data_dir"], "data_dir")
+    except _files.UnsafePath as exc:
+        module.fail_json(msg=str(exc))
     data_dir = os.path.abspath(params["data_dir"])
     key_path = os.path.join(data_dir, _enr.KEY_FILE_NAME)
     result = dict(changed=False, created=False, data_dir_created=False, private_key_path=key_path,
@@ -157,10 +162,12 @@ def main():
 
     uid = _files.resolve_id(params["owner"], "owner")
     if uid is None:
-        module.fail_json(msg="owner: no user named %r on this host (use a name or a numeric uid)" % params["owner"], **result)
+        module.fail_json(msg="owner: no user named %r on this host (use a name or a numeric uid up to %d)"
+                         % (params["owner"], _files.MAX_ID), **result)
     gid = _files.resolve_id(params["group"], "group")
     if gid is None:
-        module.fail_json(msg="group: no group named %r on this host (use a name or a numeric gid)" % params["group"], **result)
+        module.fail_json(msg="group: no group named %r on this host (use a name or a numeric gid up to %d)"
+                         % (params["group"], _files.MAX_ID), **result)
     mode = _parse_mode(params["mode"])
     if mode is None:
         module.fail_json(msg="mode: %r is not an octal mode such as '0600'" % (params["mode"],), **result)
@@ -174,11 +181,16 @@ def main():
 
     wanted = {"mode": "%04o" % mode, "owner": uid, "group": gid}
 
+    if os.path.islink(data_dir):
+        module.fail_json(msg="data_dir: %s is a symbolic link; links are never followed: give the real directory"
+                         % data_dir, **result)
     if os.path.lexists(key_path):
-        real = os.path.realpath(key_path)
-        if not os.path.isfile(real):
-            module.fail_json(msg="%s exists but is not a regular file; it is left untouched. Move it away to create a new "
-                             "key, or restore the key file there." % key_path, **result)
+        # Never through a link: a link planted in the data dir would hand its target's owner and
+        # mode to this module (and the key would not be the file the node reads from its mount).
+        if not stat.S_ISREG(os.lstat(key_path).st_mode):
+            module.fail_json(msg="%s exists but is not a regular file (a symbolic link, FIFO or directory); it is left "
+                             "untouched. Move it away to create a new key, or restore the key file itself there."
+                             % key_path, **result)
         try:
             private_key = _enr.load_private_key_file(key_path)
         except _enr.EnrError as exc:
@@ -186,9 +198,9 @@ def main():
                              "away (it may be the only copy of this node's identity) to create a new one." % exc, **result)
         result.update(_identity(private_key))
         try:
-            drift = _files.fix_attributes(real, mode=mode, owner=uid, group=gid)
-        except OSError as exc:
-            module.fail_json(msg="cannot inspect %s: %s" % (key_path, exc.strerror or exc), **result)
+            drift = _files.fix_attributes(key_path, mode=mode, owner=uid, group=gid)
+        except (OSError, _files.UnsafePath) as exc:
+            module.fail_json(msg="cannot inspect %s: %s" % (key_path, getattr(exc, "strerror", None) or exc), **result)
         if drift:
             result["changed"] = True
             if module._diff:
@@ -196,7 +208,9 @@ def main():
                                       before=drift["before"], after=drift["after"])
             if not module.check_mode:
                 try:
-                    _files.apply_attributes(real, mode=mode, owner=uid, group=gid)
+                    _files.apply_attributes(key_path, mode=mode, owner=uid, group=gid)
+                except _files.UnsafePath as exc:
+                    module.fail_json(msg=str(exc), **result)
                 except OSError as exc:
                     module.fail_json(msg="cannot set owner/group/mode %s on %s: %s (run with become, or choose owner/group "
                                      "you may use)" % (wanted, key_path, exc.strerror or exc), **result)
@@ -236,7 +250,7 @@ def main():
                          % key_path, **result)
     except OSError as exc:
         result.update(changed=dir_created, created=False, data_dir_created=dir_created)
-        module.fail_json(msg="cannot create %s: %s (run with become, or choose owner/group you may use)"
+        module.fail_json(msg="data_dir: cannot create %s: %s (run with become, or choose owner/group you may use)"
                          % (key_path, exc.strerror or exc), **result)
     del private_key
     result.update(identity)

@@ -8,8 +8,11 @@ then marks the validator ``active_exiting`` at once (a real chain would take epo
 FakeBeaconNode serves the beacon API over that chain:
   GET  /eth/v1/beacon/genesis
   GET  /eth/v1/beacon/states/head/validators?id=<pubkeys or indices, comma separated>
+  POST /eth/v1/beacon/states/head/validators          ({"ids": [...], "statuses": [...]}, as go-eth2-client asks)
   GET  /eth/v1/beacon/pool/voluntary_exits
   POST /eth/v1/beacon/pool/voluntary_exits            (SignedVoluntaryExit JSON)
+  GET  /eth/v1/node/version, /eth/v1/node/syncing, /eth/v1/config/spec, /eth/v1/config/fork_schedule
+       (what the real ``charon exit broadcast`` asks before it verifies and submits an exit)
 
 FakeCharon plays one node's charon validator API (port 3600): the same paths, but it knows the
 validators by this node's public shares (as charon does for a validator client), verifies a
@@ -30,6 +33,12 @@ from ansible_collections.dvops.charon.plugins.module_utils import _bls, _eth2
 POOL = "/eth/v1/beacon/pool/voluntary_exits"
 GENESIS = "/eth/v1/beacon/genesis"
 VALIDATORS = "/eth/v1/beacon/states/head/validators"
+# Only what charon exit broadcast (go-eth2-client) reads: the exit domain type and the slot timing.
+SPEC = {
+    "DOMAIN_VOLUNTARY_EXIT": "0x04000000",
+    "SLOTS_PER_EPOCH": "32",
+    "SECONDS_PER_SLOT": "12",
+}
 
 
 def _hex(b):
@@ -88,9 +97,12 @@ class FakeChain(object):
         out = []
         for index, v in sorted(self.validators.items()):
             if str(index) in ids or v["pubkey"] in ids:
+                far = str(2 ** 64 - 1)  # FAR_FUTURE_EPOCH
                 out.append({"index": str(index), "balance": "32000000000", "status": v["status"],
                             "validator": {"pubkey": v["pubkey"], "withdrawal_credentials": "0x" + "01" + "00" * 31,
-                                          "effective_balance": "32000000000", "slashed": False}})
+                                          "effective_balance": "32000000000", "slashed": False,
+                                          "activation_eligibility_epoch": "0", "activation_epoch": "0",
+                                          "exit_epoch": far, "withdrawable_epoch": far}})
         return out
 
 
@@ -159,6 +171,7 @@ class FakeBeaconNode(_Server):
 
     def get(self, url):
         self.requests.append(("GET", url.path))
+        c = self.chain
         if url.path == GENESIS:
             return self.genesis()
         if url.path == VALIDATORS:
@@ -166,12 +179,33 @@ class FakeBeaconNode(_Server):
             return 200, {"execution_optimistic": False, "finalized": False, "data": self.chain.lookup(ids)}
         if url.path == POOL:
             return 200, {"data": list(self.chain.pool)}
+        if url.path == "/eth/v1/node/version":
+            return 200, {"data": {"version": "FAKE/dvops-fake-beacon-node"}}
+        if url.path == "/eth/v1/node/syncing":
+            return 200, {"data": {"head_slot": "1000", "sync_distance": "0", "is_syncing": False,
+                                  "is_optimistic": False, "el_offline": False}}
+        if url.path == "/eth/v1/config/spec":
+            spec = dict(SPEC, GENESIS_FORK_VERSION=_hex(c.genesis_fork_version),
+                        CAPELLA_FORK_VERSION=_hex(c.capella_fork_version))
+            return 200, {"data": spec}
+        if url.path == "/eth/v1/config/fork_schedule":
+            return 200, {"data": [
+                {"previous_version": _hex(c.genesis_fork_version), "current_version": _hex(c.genesis_fork_version),
+                 "epoch": "0"},
+                {"previous_version": _hex(c.genesis_fork_version), "current_version": _hex(c.capella_fork_version),
+                 "epoch": "0"}]}
         return 404, {"code": 404, "message": "fake beacon node: no route %s" % url.path}
 
     def post(self, url, body):
         self.requests.append(("POST", url.path))
         if url.path == POOL:
             return self.chain.submit_full_exit(body)
+        if url.path == VALIDATORS:
+            # go-eth2-client: {"ids": [pubkeys or indices], "statuses": [...]} (statuses filter; none = all)
+            ids = [str(i).lower() for i in (body or {}).get("ids") or []]
+            statuses = set((body or {}).get("statuses") or [])
+            data = [e for e in self.chain.lookup(ids) if not statuses or e["status"] in statuses]
+            return 200, {"execution_optimistic": False, "finalized": False, "data": data}
         return 404, {"code": 404, "message": "fake beacon node: no route %s" % url.path}
 
 

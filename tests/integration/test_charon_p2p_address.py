@@ -23,7 +23,6 @@ import time
 import urllib.request
 
 import pytest
-import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HOSTS = ["node1", "node2", "node3"]

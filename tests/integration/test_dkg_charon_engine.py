@@ -15,6 +15,8 @@ import os
 import shutil
 import sys
 
+import pytest
+
 from ansible_collections.dvops.charon.plugins.module_utils import _cluster
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
 from ansible_collections.dvops.charon.tests.integration.test_dkg_local import ROOT, _failures, play
@@ -22,8 +24,9 @@ from ansible_collections.dvops.charon.tests.integration.test_dkg_local import RO
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_charon_dkg.py")
 
 
-def test_charon_engine_with_a_fake_charon(tmp_path):
-    c = build_cluster(seed=b"charon engine", n=4, num_validators=2)
+def _charon_engine_inventory(tmp_path, c, extra_vars):
+    """Four local hosts, each with its ENR key from cluster ``c``, the definition file, and an inventory
+    of the charon engine with ``extra_vars``; returns (inventory path, hosts)."""
     fixture = write_node_dirs(c, tmp_path / "fixture")
     definition = tmp_path / "cluster-definition.json"
     definition.write_bytes(c.definition_json)
@@ -33,17 +36,24 @@ def test_charon_engine_with_a_fake_charon(tmp_path):
         data_dir.mkdir(parents=True)
         shutil.copy(os.path.join(fixture[i], "charon-enr-private-key"), str(data_dir))
         hosts["node%d" % (i + 1)] = {"charon_data_dir": str(data_dir), "charon_base_dir": str(data_dir.parent)}
-    inv = {"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": {
+    inv_vars = {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "python_deps_python": sys.executable, "charon_uid": os.getuid(), "charon_gid": os.getgid(),
-        "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition),
+        "dvops_dkg_engine": "charon", "dvops_definition_file": str(definition)}
+    inv_vars.update(extra_vars)
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": inv_vars}}}}))
+    return str(inventory), hosts
+
+
+def test_charon_engine_with_a_fake_charon(tmp_path):
+    c = build_cluster(seed=b"charon engine", n=4, num_validators=2)
+    inventory, hosts = _charon_engine_inventory(tmp_path, c, {
         "charon_dkg_charon_command": [sys.executable, FAKE, str(tmp_path / "fixture")],
         # TEST VALUE, NOT A SECRET
-        "charon_backup_vault_password": "dvops-test-vault-password-not-secret"}}}}}
-    inventory = tmp_path / "hosts.json"
-    inventory.write_text(json.dumps(inv))
+        "charon_backup_vault_password": "dvops-test-vault-password-not-secret-{{ inventory_hostname }}"})
 
-    rc, out = play(tmp_path, str(inventory), {"charon_backup_dir": str(tmp_path / "backups")},
+    rc, out = play(tmp_path, inventory, {"charon_backup_dir": str(tmp_path / "backups")},
                    playbooks=("playbooks/dkg.yml",))
     assert rc == 0, _failures(out)
     for i in range(4):
@@ -58,9 +68,35 @@ def test_charon_engine_with_a_fake_charon(tmp_path):
         assert os.stat(os.path.join(d, "charon-enr-private-key")).st_nlink == 1
     calls = open(str(tmp_path / "fixture" / "calls.log")).read().split("\n")
     assert len([x for x in calls if x]) == 4 and all("--p2p-relays" in x for x in calls if x)
+    # ERC-1271 checks: the stack's execution client (geth's published RPC port on the host) by default.
+    assert all("--execution-client-rpc-endpoint http://127.0.0.1:8545" in x for x in calls if x), calls
 
-    rc, out = play(tmp_path, str(inventory), {"charon_backup_dir": str(tmp_path / "backups")},
+    rc, out = play(tmp_path, inventory, {"charon_backup_dir": str(tmp_path / "backups")},
                    playbooks=("playbooks/dkg.yml",))
     assert rc == 0, _failures(out)
     assert set(s["changed"] for s in out["stats"].values()) == {0}
     assert ROOT
+
+
+@pytest.mark.parametrize("program, cause, fix", [
+    ("no-such-charon", "no-such-charon is not installed on this host", "point charon_dkg_charon_command"),
+    # a program that runs and fails (rc 1, no output): the cause is its exit, the fix is about the ceremony
+    ("/bin/false", "non-zero return code", "every operator online"),
+])
+def test_charon_engine_failure_names_the_cause(tmp_path, program, cause, fix):
+    # No FAKE: the configured program does not exist, or fails. The message says so and how to fix it, not
+    # "Error executing command. ." and "run the play again" for everything.
+    c = build_cluster(seed=b"charon engine missing", n=4, num_validators=1)
+    inventory, hosts = _charon_engine_inventory(tmp_path, c, {
+        "charon_dkg_charon_command": [program if program.startswith("/") else str(tmp_path / program)],
+        "charon_dkg_backup": False})
+    rc, out = play(tmp_path, inventory, {}, playbooks=("playbooks/dkg.yml",))
+    assert rc != 0
+    msgs = [m for m in _failures(out) if "Report the aborted ceremony" in m]
+    assert len(msgs) == 4, _failures(out)
+    for m in msgs:
+        assert cause in m and fix in m, m
+        assert "Error executing command. ." not in m
+        assert ("run the play again" in m) == (program == "/bin/false"), m
+    for h in hosts.values():
+        assert sorted(os.listdir(h["charon_data_dir"])) == ["charon-enr-private-key", "cluster-definition.json"]

@@ -92,7 +92,7 @@ def test_every_node_holds_a_verified_lock_with_one_hash(ceremony):
         lock = _cluster.load_file(os.path.join(d, "cluster-lock.json"))
         report = _cluster.verify_lock(lock)
         assert report.valid, report.as_dict()
-        assert lock.definition.dkg_algorithm == "dvops-frost-keygen-v1"
+        assert lock.definition.dkg_algorithm == "frost"  # charon's name for the algorithm (add-validators reads it)
         hashes.add(bytes(lock.lock_hash))
         assert stat.S_IMODE(os.stat(os.path.join(d, "cluster-lock.json")).st_mode) == 0o444
         assert stat.S_IMODE(os.stat(os.path.join(d, "cluster-definition.json")).st_mode) == 0o444

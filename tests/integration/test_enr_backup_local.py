@@ -2,7 +2,9 @@
 """`make run`'s first steps on the local inventory (four nodes), in a temporary base directory:
 prepare + enr create four keys, print peer names and ENRs and back the keys up (vault files
 ansible-vault decrypts to the keys); a rerun changes nothing; the backup playbook refuses
-without a password, changes nothing when current and re-encrypts under a new password."""
+without a password, changes nothing when current and re-encrypts under a new password when asked to rotate.
+One password for all four nodes needs charon_backup_allow_shared_secret (per-host passwords and the refusals:
+test_backup_secrets_local.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def playbook(tmp_path, playbook_path, *args, extra=None):
         "charon_base_dir": str(tmp_path / "nodes") + "/{{ inventory_hostname }}",
         "charon_backup_dir": str(tmp_path / "backups"),
         "charon_backup_vault_password": PASSWORD,
+        "charon_backup_allow_shared_secret": True,
     }
     extra_vars.update(extra or {})
     ev = tmp_path / "extra.json"
@@ -71,7 +74,9 @@ def test_enr_then_backup(tmp_path):
     current = playbook(tmp_path, "playbooks/backup.yml")
     assert current.returncode == 0 and all(r["changed"] == 0 for r in recap(current.stdout).values()), current.stdout[-3000:]
 
-    rotated = playbook(tmp_path, "playbooks/backup.yml", extra={"charon_backup_vault_password": "rotated-" + PASSWORD})
+    rotated = playbook(tmp_path, "playbooks/backup.yml", extra={"charon_backup_vault_password": "rotated-" + PASSWORD,
+                                                                "charon_backup_rotate": True,
+                                                                "charon_backup_old_vault_password": PASSWORD})
     assert rotated.returncode == 0 and all(r["changed"] > 0 for r in recap(rotated.stdout).values()), rotated.stdout[-3000:]
     check_backups(tmp_path, "rotated-" + PASSWORD, rotated.stdout)
 

@@ -38,13 +38,14 @@ def fakes(cluster):
     stop_fakes(bn, charons)
 
 
-def _inventory(tmp_path, dirs, charons):
+def _inventory(tmp_path, dirs, charons, **group_vars):
     hosts = {}
     for i, d in enumerate(dirs):
         hosts["node%d" % (i + 1)] = {"charon_data_dir": d, "dvops_exit_validator_api_url": charons[i].url}
-    inv = {"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "python_deps_python": sys.executable}}}}}
+    group = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+             "python_deps_python": sys.executable}
+    group.update(group_vars)
+    inv = {"all": {"children": {"dvops_cluster": {"hosts": hosts, "vars": group}}}}
     path = tmp_path / "hosts.json"
     path.write_text(json.dumps(inv))
     return str(path)
@@ -88,12 +89,13 @@ def _failures(out):
     return dict((h, s["failures"]) for h, s in out["stats"].items() if s["failures"])
 
 
-def _assert_verified_exits(chain, c):
+def _assert_verified_exits(chain, c, epoch=194048):
     assert len(chain.broadcasts) == len(c.lock.distributed_validators)
     for signed in chain.broadcasts:
         index = int(signed["message"]["validator_index"])
+        assert int(signed["message"]["epoch"]) == epoch  # charon's --exit-epoch default unless set
         pub = c.lock.distributed_validators[index - FIRST_INDEX].distributed_public_key
-        assert _bls.verify(pub, chain.signing_root(256, index), bytes.fromhex(signed["signature"][2:]))
+        assert _bls.verify(pub, chain.signing_root(epoch, index), bytes.fromhex(signed["signature"][2:]))
         assert chain.validators[index]["status"] == "active_exiting"
 
 
@@ -154,3 +156,52 @@ def test_refused_without_confirmation(cluster, fakes, tmp_path):
     assert res["failed"] and "cannot be undone" in res["msg"]
     assert not db.received and not chain.broadcasts and not bn.requests
     assert not any(charon.requests for charon in charons)
+
+
+def test_file_delivery_leaves_full_exits_for_charon_and_partials_apart(cluster, fakes, tmp_path):
+    c, dirs = cluster
+    chain, bn, charons, db = fakes
+    uid, gid = (1000, 1000) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    inv = _inventory(tmp_path, dirs, charons, charon_uid=uid, charon_gid=gid)
+    extra = {"dvops_exit_confirm": True, "dvops_exit_delivery": "file", "dvops_beacon_node_url": bn.url}
+    rc, out = play(inv, extra)
+    assert rc == 0, _failures(out)
+    assert not db.received and not chain.broadcasts  # nothing sent: the files are for charon exit broadcast
+    pks = ["0x" + dv.distributed_public_key.hex() for dv in c.lock.distributed_validators]
+    for i, d in enumerate(dirs):
+        exit_dir = os.path.join(d, "exits")  # the default: inside the data dir charon's container mounts
+        assert sorted(os.listdir(exit_dir)) == sorted(["partial"] + ["exit-%s.json" % pk for pk in pks])
+        assert sorted(os.listdir(os.path.join(exit_dir, "partial"))) == sorted(
+            "partial-exit-%s-share-%d.json" % (pk, i + 1) for pk in pks)
+        for pk in pks:
+            st = os.stat(os.path.join(exit_dir, "exit-%s.json" % pk))
+            assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o600)
+            full = json.loads(open(os.path.join(exit_dir, "exit-%s.json" % pk)).read())
+            index = int(full["message"]["validator_index"])
+            assert _bls.verify(bytes.fromhex(pk[2:]), chain.signing_root(194048, index),
+                               bytes.fromhex(full["signature"][2:]))
+    assert all("full exit" in s["result"] and "charon exit broadcast" in s["result"] for s in _summary(out))
+    rc, out = play(inv, extra)
+    assert rc == 0, _failures(out)
+    assert set(_changed(out).values()) == {0}
+
+
+def test_unreachable_charon_says_what_to_do(cluster, fakes, tmp_path):
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    closed = "http://127.0.0.1:%d" % sock.getsockname()[1]
+    sock.close()
+    dirs = cluster[1]
+    charons = fakes[2]
+    inv = _inventory(tmp_path, dirs[:1], charons[:1])
+    with open(inv) as f:
+        doc = json.load(f)
+    doc["all"]["children"]["dvops_cluster"]["hosts"]["node1"]["dvops_exit_validator_api_url"] = closed
+    with open(inv, "w") as f:
+        json.dump(doc, f)
+    rc, out = play(inv, {"dvops_exit_confirm": True, "dvops_exit_timeout": 3})
+    assert rc != 0
+    msg = _task(out, "Sign this operator's partial exits")["node1"]["msg"]
+    assert "validator API at %s does not answer" % closed in msg and "start this node's charon" in msg
+    assert "dvops_exit_validator_api_url" in msg and "dvops_beacon_node_url" in msg

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make this machine a test bed: Docker engine running, mmdebstrap present, molecule base image built.
+# Make this machine a test bed: Docker engine running, mmdebstrap present, molecule base image built,
+# the node stack's images built locally (build-images.sh: real charon/geth, Debian's monitoring, FAKEs).
 # Idempotent: a no-op when everything is there. Installs with apt as root on a fresh Debian machine
 # (the project's machines have no systemd, so dockerd is started in the background by hand).
 set -euo pipefail
@@ -41,3 +42,4 @@ fi
 echo "testbed: docker $(docker version --format '{{.Server.Version}}') running"
 
 bash "$here/build-image.sh"
+bash "$here/build-images.sh"

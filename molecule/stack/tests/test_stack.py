@@ -43,8 +43,10 @@ def test_compose_file_wiring(host):
     assert charon["environment"]["CHARON_P2P_TCP_ADDRESS"] == "0.0.0.0:3610"
     assert charon["environment"]["CHARON_VALIDATOR_API_ADDRESS"] == "0.0.0.0:3600"
     assert charon["environment"]["CHARON_MONITORING_ADDRESS"] == "0.0.0.0:3620"
-    # Only the P2P port is published, with the same number inside and out.
-    assert [(p["target"], str(p["published"])) for p in charon["ports"]] == [(3610, "3610")]
+    # P2P is published on every address with the same number inside and out; the validator API only on
+    # loopback (exit.yml's default URL on the host); monitoring not at all.
+    ports = sorted((p["target"], str(p["published"]), p.get("host_ip", "")) for p in charon["ports"])
+    assert ports == [(3600, "3600", "127.0.0.1"), (3610, "3610", "")]
     assert any(v["target"] == "/opt/charon/.charon" for v in charon["volumes"])
     # geth's RPC/engine and lighthouse's API stay on loopback.
     for name in ("geth", "lighthouse"):

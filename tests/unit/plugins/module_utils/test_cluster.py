@@ -16,6 +16,8 @@ from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import buil
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
 VDIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "vectors", "charon")
+if not os.path.isdir(VDIR):  # a git worktree outside /work: the shared vectors stay there
+    VDIR = "/work/shared/vectors/charon"
 with open(os.path.join(VDIR, "expected.json")) as _f:
     EXPECTED = json.load(_f)["files"]
 

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.dvops.charon.plugins.module_utils import _bls, _exit
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _exit, _networks
 from ansible_collections.dvops.charon.tests.fixtures.dealer import deal
 
 MAINNET_CAPELLA = bytes.fromhex("03000000")
@@ -215,3 +215,63 @@ def test_partials_from_a_native_dkg_cluster_combine():
         assert _bls.verify(bytes(dv.distributed_public_key), root, sig) and len(used) == t
     with pytest.raises(_exit.ExitError, match="1 missing"):
         _exit.combine(_exit.hex0x(dv.distributed_public_key), dv.public_shares, t, 256, 77, capella, gvr, parts[:t - 1])
+
+
+def test_combined_exit_is_checked_against_the_validator_key(cluster):
+    # Partials that each verify against validator 0's public shares, combined under validator 1's key:
+    # the shares do not belong to that key, and combine must say so instead of returning a signature.
+    v0, v1 = cluster.validators[0], cluster.validators[1]
+    parts = _partials(v0, [1, 2, 3])
+    with pytest.raises(_exit.ExitError, match="does not verify under the distributed public key"):
+        _exit.combine(_exit.hex0x(v1.pubkey), v0.public_shares_list(), 3, EPOCH, 5, MAINNET_CAPELLA, MAINNET_GVR, parts)
+
+
+def test_epoch_must_fit_uint64():
+    assert _exit.check_epoch(0) == 0 and _exit.check_epoch(2 ** 64 - 1) == 2 ** 64 - 1
+    for bad in (2 ** 64, 2 ** 70, -1, "x", True, None, 1.5j):
+        with pytest.raises(_exit.ExitError, match="^epoch: "):
+            _exit.check_epoch(bad)
+
+
+def test_default_exit_epoch_is_charons():
+    # charon v1.10.3 cmd/exit.go: --exit-epoch default 194048 on every network (also checked against
+    # the real binary's --help in tests/integration/test_real_charon_exit.py).
+    assert _exit.DEFAULT_EXIT_EPOCH == 194048
+
+
+@pytest.mark.parametrize("name,epochs_after_genesis,epoch,warns", [
+    ("hoodi", 1000, 1000 + 256, False),        # within the margin
+    ("hoodi", 1000, 1000 + 257, True),         # just beyond
+    ("hoodi", 140000, 194048, True),           # charon's default on hoodi in late 2026
+    ("mainnet", 400000, 194048, False),        # charon's default on mainnet: long past
+    ("gnosis", 1000, 1257, True),              # 16 slots of 5 s per epoch: the same margin in epochs
+    ("gnosis", 1000, 1256, False),
+])
+def test_far_future_epoch_warning(name, epochs_after_genesis, epoch, warns):
+    net = _networks.by_name(name)
+    now = net.genesis_time + epochs_after_genesis * net.slot_seconds * net.slots_per_epoch + 1
+    assert net.current_epoch(now) == epochs_after_genesis
+    msg = _exit.future_epoch_warning(net, epoch, now)
+    assert bool(msg) == warns
+    if warns:
+        assert ("epoch %d is %d epochs" % (epoch, epoch - epochs_after_genesis)) in msg and name in msg
+
+
+def test_genesis_validators_root_is_pinned_per_known_network():
+    hoodi = _networks.by_name("hoodi")
+    pinned = "0x212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f"
+    assert _exit.check_genesis_validators_root(hoodi, pinned, "bn") == bytes.fromhex(pinned[2:])
+    with pytest.raises(_exit.ExitError, match="wrong chain: the beacon node at bn reports genesis validators root 0x11"):
+        _exit.check_genesis_validators_root(hoodi, "0x" + "11" * 32, "bn")
+    # every built-in network pins one; a custom network takes the beacon node's
+    assert all(n.genesis_validators_root and len(n.genesis_validators_root) == 32 for n in _networks.builtin_networks())
+    custom = _networks.Network("devnet", 7, "0x10000999", "0x40000999", 1700000000)
+    assert _exit.check_genesis_validators_root(custom, "0x" + "11" * 32, "bn") == b"\x11" * 32
+
+
+def test_file_names_keep_partials_apart_from_what_charon_reads(cluster):
+    pk = _exit.hex0x(cluster.validators[0].pubkey)
+    assert _exit.full_exit_name(pk.upper().replace("0X", "0x")) == "exit-%s.json" % pk
+    partial = _exit.partial_exit_name(pk, 3)
+    assert partial == "partial-exit-%s-share-3.json" % pk
+    assert not partial.startswith("exit-")  # charon exit broadcast --exit-from-dir reads every exit-* entry

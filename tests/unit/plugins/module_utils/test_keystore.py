@@ -212,3 +212,46 @@ def test_insecure_keystores(tmp_path):
     with open(paths[0]) as f:
         assert json.load(f)["crypto"]["kdf"]["params"]["c"] == 16
     assert _keystore.load_keystores(d) == [(0, _bls.sk_to_bytes(9), _bls.secret_to_public(9))]
+
+
+@pytest.mark.parametrize("kdf,key,value,field", [
+    ("pbkdf2", "c", 2 ** 40, "crypto.kdf.params.c"),
+    ("pbkdf2", "c", _keystore.PBKDF2_MAX_ROUNDS + 1, "crypto.kdf.params.c"),
+    ("pbkdf2", "dklen", 2 ** 31, "crypto.kdf.params.dklen"),
+    ("pbkdf2", "dklen", _keystore.DKLEN_MAX + 1, "crypto.kdf.params.dklen"),
+    ("scrypt", "dklen", 2 ** 31, "crypto.kdf.params.dklen"),
+    ("scrypt", "p", 2 ** 20, "crypto.kdf.params.p"),
+])
+def test_kdf_parameters_are_bounded_before_any_work(kdf, key, value, field):
+    # A keystore from elsewhere must not make the host derive for hours or allocate gigabytes:
+    # refused at once, naming the field (as scrypt's memory bound already was).
+    ks = _keystore.encrypt(b"\x01" * 32, "pw", kdf=kdf, rounds=ROUNDS if kdf == "pbkdf2" else 1024)
+    ks["crypto"]["kdf"]["params"][key] = value
+    start = time.time()
+    with pytest.raises(_keystore.KeystoreError, match=re.escape(field)):
+        _keystore.decrypt(ks, "pw")
+    assert time.time() - start < 1.0
+
+
+def test_kdf_bounds_accept_charons_and_the_eip2335_parameters():
+    assert _keystore.PBKDF2_MAX_ROUNDS >= _keystore.DEFAULT_ROUNDS
+    ks = _keystore.encrypt(b"\x03" * 32, "pw", rounds=ROUNDS)
+    ks["crypto"]["kdf"]["params"]["dklen"] = 32
+    assert _keystore.decrypt(ks, "pw") == b"\x03" * 32
+
+
+def test_load_keystores_refuses_links_and_fifos(tmp_path):
+    d = tmp_path / "validator_keys"
+    _keystore.write_keystores(str(d), [b"\x05" * 32], rounds=ROUNDS)
+    pw = d / "keystore-0.txt"
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(pw.read_bytes())
+    os.chmod(str(pw), 0o600)
+    os.unlink(str(pw))
+    os.symlink(str(outside), str(pw))
+    with pytest.raises(_keystore.KeystoreError, match="symbolic link"):
+        _keystore.load_keystores(str(d))
+    os.unlink(str(pw))
+    os.mkfifo(str(pw))
+    with pytest.raises(_keystore.KeystoreError, match="not a regular file"):
+        _keystore.load_keystores(str(d))

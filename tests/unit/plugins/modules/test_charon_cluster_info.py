@@ -17,6 +17,8 @@ from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import buil
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", ".."))
 VDIR = os.path.join(os.path.dirname(REPO_ROOT), "shared", "vectors", "charon")
+if not os.path.isdir(VDIR):  # a git worktree outside /work: the shared vectors stay there
+    VDIR = "/work/shared/vectors/charon"
 with open(os.path.join(VDIR, "expected.json")) as _f:
     EXPECTED = json.load(_f)["files"]
 
@@ -226,3 +228,68 @@ def test_v1_7_data_dir_with_placeholder_deposits(capsys, tmp_path):
     res = run(capsys, path=node, fail_on_error=False)
     assert res["checks"]["deposit_data_files"] is True
     assert res["checks"]["lock_hash"] is False      # the placeholder changed the hashed content
+
+
+def _unjoined_definition(tmp_path, enrs):
+    """An unsigned definition (like `charon create dkg`'s) with operator ENRs replaced, hashes recomputed."""
+    d = build_cluster(seed=b"unjoined", n=4, num_validators=1, signed=False).definition
+    d = _cluster.parse_definition(_cluster.marshal_definition(d))
+    for k, enr in enrs.items():
+        d.operators[k].enr = enr
+    _cluster.fill_definition_hashes(d)
+    path = tmp_path / "cluster-definition.json"
+    path.write_bytes(_cluster.marshal_definition(d))
+    return str(path)
+
+
+def test_definition_valid_like_charon_but_not_ready(capsys, tmp_path):
+    # charon's Definition.VerifyHashes/VerifySignatures hash and sign the ENR text and never parse it: an operator
+    # that has not joined (empty ENR) or a broken ENR leaves the definition valid, not ready for the DKG.
+    path = _unjoined_definition(tmp_path, {1: "", 2: "enr:-not-a-record"})
+    res = run(capsys, path=path)
+    assert not res.get("failed"), res
+    assert res["valid"] and res["errors"] == [] and "operator_enrs" not in res["checks"]
+    assert res["ceremony_ready"] is False
+    problems = res["ceremony_problems"]
+    assert len(problems) == 2
+    assert problems[0].startswith("operators[1].enr: empty") and "not joined" in problems[0]
+    assert problems[1].startswith("operators[2].enr: not a valid ENR")
+    assert res["operators"][1]["peer_id"] is None and res["operators"][0]["peer_id"].startswith("16Uiu2HA")
+
+
+def test_definition_ready_and_duplicate_peer(capsys, tmp_path):
+    c = build_cluster(seed=b"unjoined", n=4, num_validators=1, signed=False)
+    res = run(capsys, path=_unjoined_definition(tmp_path, {}))
+    assert res["valid"] and res["ceremony_ready"] and res["ceremony_problems"] == []
+    res = run(capsys, path=_unjoined_definition(tmp_path, {3: c.enrs[0]}))
+    assert res["valid"] and not res["ceremony_ready"]
+    assert res["ceremony_problems"] == ["operators[3].enr: the same peer as operators[0]"]
+
+
+def test_lock_with_a_broken_enr_stays_invalid(capsys, cluster, tmp_path):
+    # A lock's node signatures need every ENR: there it stays part of validity.
+    lock = _cluster.parse_lock(cluster.lock_json)
+    lock.definition.operators[1].enr = "enr:-broken"
+    path = tmp_path / "cluster-lock.json"
+    path.write_bytes(_cluster.marshal_lock(lock))
+    res = run(capsys, path=str(path), fail_on_error=False)
+    assert not res["valid"] and res["checks"]["operator_enrs"] is False and not res["ceremony_ready"]
+
+
+@pytest.mark.parametrize("content", ["[" * 100000, '{"a":' * 50000], ids=["array", "object"])
+def test_deeply_nested_json_is_a_named_error(capsys, tmp_path, content):
+    # json.loads raises RecursionError (not ValueError) on such input: a named error, no traceback.
+    path = tmp_path / "cluster-definition.json"
+    path.write_text(content)
+    res = run(capsys, path=str(path))
+    assert res["failed"] and "nested too deeply" in res["msg"] and str(path) in res["msg"]
+    res = run(capsys, path=str(tmp_path))
+    assert res["failed"] and "nested too deeply" in res["msg"]
+
+
+def test_deeply_nested_deposit_file_is_reported(capsys, node_dirs):
+    d = node_dirs[0]
+    with open(os.path.join(d, "deposit-data-9eth.json"), "w") as f:
+        f.write("[" * 100000)
+    res = run(capsys, path=d, fail_on_error=False)
+    assert not res["valid"] and any("deposit-data-9eth.json" in e for e in res["errors"]), res["errors"]

@@ -129,11 +129,36 @@ def test_host_not_in_definition(tmp_path, capsys):
 
 def test_native_engine_refuses_a_charon_algorithm(tmp_path, capsys):
     dirs = _node_dirs0(tmp_path)
-    definition = _create(capsys, dirs, dkg_algorithm="default")["definition"]
+    definition = _create(capsys, dirs, dkg_algorithm="pedersen")["definition"]
     res = run0(capsys, phase="prepare", data_dir=dirs[0], definition=definition)
-    assert res["failed"] and "dvops_dkg_engine=charon" in res["msg"]
+    assert res["failed"] and "dvops_dkg_engine=charon" in res["msg"] and "'pedersen'" in res["msg"]
     res = run0(capsys, phase="prepare", data_dir=dirs[0], definition=definition, engine="charon")
     assert not res.get("failed"), res
+
+
+def test_native_definitions_use_charons_name_for_frost(tmp_path, capsys):
+    # charon v1.10.3 (dkg/dkg.go) runs only default/frost/pedersen; add-validators reads the lock's value.
+    assert _dkg.ALGORITHM == "frost" and _dkg.ALGORITHM in _dkg.CHARON_ALGORITHMS
+    dirs = _node_dirs0(tmp_path)
+    # A `charon create dkg` definition ("default" = FROST in v1.10.3) runs on both engines.
+    default = _create(capsys, dirs, dkg_algorithm="default")["definition"]
+    for engine in ("native", "charon"):
+        res = run0(capsys, phase="prepare", data_dir=dirs[0], definition=default, engine=engine)
+        assert not res.get("failed"), res
+
+
+def test_legacy_native_algorithm_native_only(tmp_path, capsys):
+    # Definitions of earlier releases stay usable by the native engine; charon dkg would stop on them
+    # ("unsupported dkg algorithm" after all peers connected), so the charon engine refuses them up front.
+    dirs = _node_dirs0(tmp_path)
+    legacy = _create(capsys, dirs, dkg_algorithm=_dkg.LEGACY_ALGORITHM)["definition"]
+    assert json.loads(legacy)["dkg_algorithm"] == "dvops-frost-keygen-v1"
+    res = run0(capsys, phase="prepare", data_dir=dirs[1], definition=legacy, engine="charon")
+    assert res["failed"] and "unsupported dkg algorithm" in res["msg"] and "dvops_dkg_engine=native" in res["msg"]
+    assert not os.path.exists(os.path.join(dirs[1], "cluster-definition.json"))
+    res, _out = _ceremony(capsys, dirs, legacy)
+    lock = _cluster.load_file(os.path.join(dirs[0], "cluster-lock.json"))
+    assert lock.definition.dkg_algorithm == _dkg.LEGACY_ALGORITHM and _cluster.verify_lock(lock).valid
 
 
 def test_threshold_rules_and_different_existing_definitions(tmp_path, capsys):
@@ -206,3 +231,41 @@ def test_charon_engine_collect_verifies_then_moves(tmp_path, capsys):
     assert not res.get("failed"), res
     assert os.path.exists(str(target / "cluster-lock.json")) and not os.path.exists(stage)
     assert os.path.exists(str(target / "charon-enr-private-key"))
+
+
+def _given_with_enrs(dirs, capsys, enrs):
+    """A valid unsigned definition of the three nodes whose ENRs were then replaced (hashes recomputed)."""
+    d = _cluster.parse_definition(_create(capsys, dirs, dkg_algorithm="default")["definition"])
+    for k, enr in enrs.items():
+        d.operators[k].enr = enr
+    _cluster.fill_definition_hashes(d)
+    return _cluster.marshal_definition(d).decode()
+
+
+@pytest.mark.parametrize("engine", ["native", "charon"])
+def test_duplicate_or_malformed_enrs_refused_before_the_ceremony(tmp_path, capsys, engine):
+    dirs = _node_dirs0(tmp_path)
+    status = [run0(capsys, phase="status", data_dir=d) for d in dirs]
+    create = {"operator_enrs": [s["enr"] for s in status]}
+    # Operator 2 lists node a's ENR again (b's missing): named with the field and the host whose ENR it is.
+    dup = _given_with_enrs(dirs, capsys, {1: status[0]["enr"]})
+    res = run0(capsys, phase="definition", data_dir=dirs[0], definition=dup, create=create, operator_names=NAMES)
+    assert res["failed"] and "operators[1].enr (host a): the same peer as operators[0]" in res["msg"], res["msg"]
+    bad = _given_with_enrs(dirs, capsys, {2: "enr:-garbage"})
+    res = run0(capsys, phase="definition", data_dir=dirs[0], definition=bad, create=create, operator_names=NAMES)
+    assert res["failed"] and "operators[2].enr: not a valid ENR" in res["msg"], res["msg"]
+    empty = _given_with_enrs(dirs, capsys, {2: ""})
+    # prepare (per host, both engines) refuses too, before writing anything.
+    res = run0(capsys, phase="prepare", data_dir=dirs[0], definition=empty, engine=engine)
+    assert res["failed"] and "operators[2].enr: empty" in res["msg"] and "not ready for the DKG" in res["msg"]
+    assert not os.path.exists(os.path.join(dirs[0], "cluster-definition.json"))
+
+
+def test_two_hosts_with_one_key_named(tmp_path, capsys):
+    dirs = _node_dirs0(tmp_path)
+    shutil.copy(os.path.join(dirs[0], "charon-enr-private-key"), os.path.join(dirs[2], "charon-enr-private-key"))
+    status = [run0(capsys, phase="status", data_dir=d) for d in dirs]
+    create = {"name": "dup", "operator_enrs": [s["enr"] for s in status], "num_validators": 1, "network": "hoodi",
+              "fee_recipient_addresses": "0x" + "11" * 20, "withdrawal_addresses": "0x" + "22" * 20}
+    res = run0(capsys, phase="definition", data_dir=dirs[0], create=create, operator_names=NAMES)
+    assert res["failed"] and "operators[2].enr (hosts a, c): the same peer as operators[0]" in res["msg"], res["msg"]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import builtins
 import grp
 import json
 import os
@@ -99,14 +98,15 @@ def test_malformed_key_refused_and_untouched(tmp_path, capsys, content, reason):
 
 def test_unreadable_key_file_refused(tmp_path, capsys, monkeypatch):
     data_dir, path = _seed(tmp_path, KEY_HEX.encode())
-    real_open = builtins.open
+    real_open = os.open
 
     def fake_open(file, *a, **kw):
         if str(file) == str(path):
             raise PermissionError(13, "Permission denied")
         return real_open(file, *a, **kw)
-    # Simulated: the tests may run as root, which reads a 0000 file anyway.
-    monkeypatch.setattr(builtins, "open", fake_open)
+    # Simulated: the tests may run as root, which reads a 0000 file anyway. (The key is opened with
+    # os.open(O_NOFOLLOW | O_NONBLOCK), never through a link.)
+    monkeypatch.setattr(os, "open", fake_open)
     res, out = run(capsys, data_dir=data_dir)
     assert res["failed"] and "cannot read %s: Permission denied" % path in res["msg"]
     assert path.read_bytes() == KEY_HEX.encode()
@@ -140,12 +140,13 @@ def test_owner_group_drift_corrected(tmp_path, capsys, monkeypatch):
     data_dir, path = _seed(tmp_path, KEY_HEX.encode())
     calls = []
     # chown to a foreign uid needs root; record the call instead and fake the stat result.
-    monkeypatch.setattr(os, "chown", lambda p, u, g: calls.append((p, u, g)))
+    # (through a descriptor opened without following links: record the file's inode)
+    monkeypatch.setattr(os, "fchown", lambda fd, u, g: calls.append((os.fstat(fd).st_ino, u, g)))
     res, out = run(capsys, diff=True, data_dir=data_dir, owner=str(UID + 1), group=str(GID + 1), mode="0600")
     assert res["changed"]
     assert res["diff"]["before"] == {"owner": UID, "group": GID}
     assert res["diff"]["after"] == {"owner": UID + 1, "group": GID + 1}
-    assert calls == [(os.path.realpath(str(path)), UID + 1, GID + 1)]
+    assert calls == [(os.stat(str(path)).st_ino, UID + 1, GID + 1)]
 
 
 def test_check_mode_missing_key_creates_nothing(tmp_path, capsys):
@@ -185,3 +186,63 @@ def test_missing_dependency_message(tmp_path, capsys, monkeypatch):
     res, out = run(capsys, data_dir=str(tmp_path / "d"))
     assert res["failed"] and "coincurve" in res["msg"] and "python_deps" in res["msg"]
     assert not (tmp_path / "d").exists()
+
+
+def test_symlinked_key_is_refused_and_its_target_untouched(tmp_path, capsys):
+    # A link at the key path (planted in a data dir the container writes) is never followed:
+    # neither the target's owner/mode nor its content change, whatever mode is asked for.
+    data_dir = tmp_path / ".charon"
+    data_dir.mkdir()
+    outside = tmp_path / "host-file"
+    outside.write_bytes(KEY_HEX.encode())
+    os.chmod(str(outside), 0o644)
+    os.symlink(str(outside), str(data_dir / "charon-enr-private-key"))
+    res, out = run(capsys, data_dir=str(data_dir), mode="0600")
+    assert res["failed"] and "symbolic link" in res["msg"], res
+    assert _mode(str(outside)) == 0o644 and outside.read_bytes() == KEY_HEX.encode()
+    assert KEY_HEX not in out
+
+
+def test_fifo_at_the_key_path_is_refused(tmp_path, capsys):
+    data_dir = tmp_path / ".charon"
+    data_dir.mkdir()
+    os.mkfifo(str(data_dir / "charon-enr-private-key"))
+    res, out = run(capsys, data_dir=str(data_dir))
+    assert res["failed"] and "not a regular file" in res["msg"]
+
+
+@pytest.mark.parametrize("field", ["owner", "group"])
+def test_owner_out_of_range_is_named(tmp_path, capsys, field):
+    res, out = run(capsys, data_dir=str(tmp_path / ".charon"), **{field: "99999999999999999999"})
+    assert res["failed"] and res["msg"].startswith(field + ":"), res
+    assert not (tmp_path / ".charon").exists()
+
+
+def test_a_key_that_appears_while_creating_is_never_overwritten(tmp_path, capsys, monkeypatch):
+    # Another process writes the key between the module's check and its write: the module must
+    # refuse (write_new's hard link), not replace it.
+    from ansible_collections.dvops.charon.plugins.module_utils import _k1
+    data_dir = tmp_path / ".charon"
+    data_dir.mkdir()
+    path = data_dir / "charon-enr-private-key"
+    real = _k1.generate_private_key
+
+    def racing_generate():
+        path.write_bytes(KEY_HEX.encode())
+        return real()
+
+    monkeypatch.setattr(_k1, "generate_private_key", racing_generate)
+    res, out = run(capsys, data_dir=str(data_dir))
+    assert res["failed"] and "never overwritten" in res["msg"]
+    assert path.read_bytes() == KEY_HEX.encode()
+    assert sorted(os.listdir(str(data_dir))) == ["charon-enr-private-key"]
+
+
+def test_symlinked_data_dir_is_refused(tmp_path, capsys):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / ".charon"
+    os.symlink(str(real), str(link))
+    res, out = run(capsys, data_dir=str(link))
+    assert res["failed"] and "data_dir" in res["msg"] and "symbolic link" in res["msg"]
+    assert os.listdir(str(real)) == []

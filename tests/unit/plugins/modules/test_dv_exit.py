@@ -11,11 +11,11 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dvops.charon.plugins.modules import dv_exit
-from ansible_collections.dvops.charon.plugins.module_utils import _bls
+from ansible_collections.dvops.charon.plugins.module_utils import _bls, _exit, _networks
 from ansible_collections.dvops.charon.tests.fixtures.cluster_factory import build_cluster, write_node_dirs
 from ansible_collections.dvops.charon.tests.integration.fake_beacon import FakeBeaconNode, FakeChain, start_fakes, stop_fakes
 
-GVR = bytes(range(1, 33))
+GVR = _networks.by_name("hoodi").genesis_validators_root  # pinned: the module refuses any other
 FIRST_INDEX = 100
 
 
@@ -78,7 +78,8 @@ def test_submit_through_charon_until_threshold(cluster, fakes, monkeypatch):
     for i in range(3):
         res = run(dict(data_dir=dirs[i], validators=[pk0], confirm=True, validator_api_url=charons[i].url),
                   monkeypatch=monkeypatch)
-        assert res["changed"] and res["share_index"] == i + 1 and res["epoch"] == 256 and res["network"] == "hoodi"
+        assert res["changed"] and res["share_index"] == i + 1 and res["network"] == "hoodi"
+        assert res["epoch"] == 194048  # charon's --exit-epoch default
         (e,) = res["exits"]
         assert e["sent"] and e["validator_index"] == FIRST_INDEX and e["status"] == "active_ongoing"
         assert e["answer"]["status"] == 200
@@ -106,8 +107,9 @@ def test_file_then_combine(cluster, fakes, monkeypatch, tmp_path):
         res = run(args, monkeypatch=monkeypatch)
         assert res["changed"]
         path = res["exits"][0]["file"]
-        assert os.path.basename(path) == "exit-0x%s-share-%d.json" % (
-            c.lock.distributed_validators[1].distributed_public_key.hex(), i + 1)
+        # partials apart from the full exits, under a name charon exit broadcast never reads
+        assert path == str(tmp_path / "x" / "partial" / ("partial-exit-0x%s-share-%d.json" % (
+            c.lock.distributed_validators[1].distributed_public_key.hex(), i + 1)))
         assert os.stat(path).st_mode & 0o777 == 0o600
         partials.append(json.loads(open(path).read()))
         assert res["msg"].startswith("1 exit(s) written")
@@ -194,3 +196,188 @@ def test_pending_is_skipped_and_charon_lookup_by_share(cluster, fakes, monkeypat
     assert [e["action"] for e in res["exits"]] == ["sign", "skip"]
     assert [e["validator_index"] for e in res["exits"]] == [FIRST_INDEX, FIRST_INDEX + 1]
     assert [e["status"] for e in res["exits"]] == ["active_ongoing", "pending_queued"]
+
+
+def _warnings(monkeypatch):
+    seen = []
+    monkeypatch.setattr(dv_exit.AnsibleModule, "warn", lambda self, msg: seen.append(msg))
+    return seen
+
+
+def _pk(c, j):
+    return "0x" + c.lock.distributed_validators[j].distributed_public_key.hex()
+
+
+@pytest.mark.parametrize("bad", [2 ** 64, 2 ** 64 + 5, 2 ** 100, -1])
+def test_epoch_out_of_uint64_range_is_a_named_error(cluster, fakes, monkeypatch, bad):
+    dirs = cluster[1]
+    chain, bn, charons, db = fakes
+    msg = fails(dict(data_dir=dirs[0], beacon_node_url=bn.url, validator_api_url=charons[0].url, confirm=True,
+                     epoch=bad), monkeypatch)
+    assert "epoch: %d does not fit a uint64" % bad in msg
+    assert not db.received and not bn.requests  # refused before any request
+
+
+def test_far_future_epoch_warns_and_default_is_charons(cluster, fakes, monkeypatch):
+    dirs = cluster[1]
+    bn = fakes[1]
+    hoodi = _networks.by_name("hoodi")
+    # late 2026 on hoodi: epoch 140000; charon's default 194048 is then 54048 epochs (~240 days) away
+    now = hoodi.genesis_time + 140000 * 12 * 32 + 5
+    monkeypatch.setattr(dv_exit.time, "time", lambda: now)
+    seen = _warnings(monkeypatch)
+    res = run(dict(data_dir=dirs[0], beacon_node_url=bn.url), check=True, monkeypatch=monkeypatch)
+    assert res["epoch"] == 194048
+    assert any("epoch 194048 is 54048 epochs (about 240 days) after hoodi's current epoch 140000" in w for w in seen)
+    del seen[:]
+    res = run(dict(data_dir=dirs[0], beacon_node_url=bn.url, epoch=140000 + 256), check=True, monkeypatch=monkeypatch)
+    assert res["epoch"] == 140256 and not [w for w in seen if "current epoch" in w]
+
+
+def test_beacon_node_on_another_chain_is_refused(cluster, monkeypatch):
+    dirs = cluster[1]
+    hoodi = _networks.by_name("hoodi")
+    # same fork version as hoodi (so the fork check passes), other genesis validators root
+    other = FakeBeaconNode(FakeChain(hoodi.genesis_fork_version, hoodi.capella_fork_version, b"\x42" * 32))
+    try:
+        msg = fails(dict(data_dir=dirs[0], beacon_node_url=other.url, confirm=True), monkeypatch)
+    finally:
+        other.close()
+    assert "wrong chain" in msg and "0x" + "42" * 32 in msg and "0x" + hoodi.genesis_validators_root.hex() in msg
+    assert other.requests == [("GET", "/eth/v1/beacon/genesis")]  # nothing looked up, nothing signed
+
+
+def test_unreachable_charon_says_what_to_do(cluster, monkeypatch):
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+    msg = fails(dict(data_dir=cluster[1][0], validator_api_url="http://127.0.0.1:%d" % port, confirm=True,
+                     timeout=3), monkeypatch)
+    assert "charon's validator API at http://127.0.0.1:%d does not answer" % port in msg
+    assert "start this node's charon" in msg and "dvops_exit_validator_api_url" in msg and "dvops_beacon_node_url" in msg
+
+
+def _owner():
+    return (1000, 1000) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+
+
+def test_file_then_offline_combine_layout_for_charon(cluster, fakes, monkeypatch, tmp_path):
+    c, dirs = cluster
+    chain, bn = fakes[0], fakes[1]
+    uid, gid = _owner()
+    exit_dir = tmp_path / "exits"
+    exit_dir.mkdir(mode=0o755)  # already there, the runner's: given to charon's user, its mode left alone
+    parts = []
+    for i in (0, 2, 3):
+        res = run(dict(data_dir=dirs[i], delivery="file", exit_dir=str(exit_dir), beacon_node_url=bn.url, epoch=300,
+                       owner=uid, group=gid, confirm=True), monkeypatch=monkeypatch)
+        parts.extend(res["exits"])
+    seen_requests = len(bn.requests)
+    combine = dict(data_dir=dirs[1], delivery="combine", broadcast=False, exit_dir=str(exit_dir), epoch=300,
+                   owner=uid, group=gid, partial_exits=parts, confirm=True)
+    res = run(combine, monkeypatch=monkeypatch)
+    assert len(bn.requests) == seen_requests and not chain.broadcasts  # no beacon node needed, nothing sent
+    assert res["changed"] and res["msg"].startswith("2 exit(s) written")
+    names = sorted(os.listdir(str(exit_dir)))
+    assert names == sorted(["partial", "exit-%s.json" % _pk(c, 0), "exit-%s.json" % _pk(c, 1)])
+    assert sorted(os.listdir(str(exit_dir / "partial"))) == sorted(
+        "partial-exit-%s-share-%d.json" % (_pk(c, j), x) for j in (0, 1) for x in (1, 3, 4))
+    st = os.stat(str(exit_dir))
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o755)
+    for name in names:
+        st = os.lstat(str(exit_dir / name))
+        assert (st.st_uid, st.st_gid) == (uid, gid)
+        assert st.st_mode & 0o777 == (0o700 if name == "partial" else 0o600)
+    hoodi = _networks.by_name("hoodi")
+    for j, e in enumerate(res["exits"]):
+        assert e["file"] == str(exit_dir / ("exit-%s.json" % _pk(c, j)))
+        full = json.loads(open(e["file"]).read())
+        index = int(full["message"]["validator_index"])
+        assert index == FIRST_INDEX + j and full["message"]["epoch"] == "300"
+        root = _exit.signing_root(300, index, hoodi.capella_fork_version, hoodi.genesis_validators_root)
+        assert _bls.verify(c.lock.distributed_validators[j].distributed_public_key, root,
+                           bytes.fromhex(full["signature"][2:]))
+    again = run(combine, monkeypatch=monkeypatch)
+    assert not again["changed"] and again["msg"].startswith("0 exit(s) written")
+
+
+def test_exit_file_with_other_content_is_never_replaced(cluster, fakes, monkeypatch, tmp_path):
+    c, dirs = cluster
+    bn = fakes[1]
+    parts = []
+    for i in range(3):
+        parts.extend(run(dict(data_dir=dirs[i], delivery="sign", beacon_node_url=bn.url, validators=[FIRST_INDEX],
+                              epoch=300, confirm=True), monkeypatch=monkeypatch)["exits"])
+    exit_dir = tmp_path / "exits"
+    exit_dir.mkdir()
+    target = exit_dir / ("exit-%s.json" % _pk(c, 0))
+    other = b'{"message":{"epoch":"299","validator_index":"100"},"signature":"0x00"}'
+    target.write_bytes(other)
+    combine = dict(data_dir=dirs[0], delivery="combine", broadcast=False, exit_dir=str(exit_dir), epoch=300,
+                   validators=[_pk(c, 0)], partial_exits=parts, confirm=True)
+    msg = fails(combine, monkeypatch)
+    assert str(target) in msg and "exists with other content" in msg and "never overwritten" in msg
+    assert target.read_bytes() == other
+    # a symlink in its place is not followed
+    target.unlink()
+    decoy = tmp_path / "decoy"
+    decoy.write_bytes(b"root-owned file")
+    target.symlink_to(decoy)
+    assert "not a regular file" in fails(combine, monkeypatch)
+    assert decoy.read_bytes() == b"root-owned file" and os.path.islink(str(target))
+
+
+def test_stale_partial_exit_is_not_reused(cluster, fakes, monkeypatch, tmp_path):
+    c, dirs = cluster
+    bn = fakes[1]
+    args = dict(data_dir=dirs[0], delivery="file", exit_dir=str(tmp_path / "x"), beacon_node_url=bn.url,
+                validators=[FIRST_INDEX], epoch=300, confirm=True)
+    path = run(args, monkeypatch=monkeypatch)["exits"][0]["file"]
+    written = open(path, "rb").read()
+    # another epoch: the file (a valid partial of epoch 300) is not this run's partial
+    msg = fails(dict(args, epoch=301), monkeypatch)
+    assert path in msg and "holds another exit (epoch 300" in msg
+    assert open(path, "rb").read() == written
+    # same fields, but the signature is another share's: refused, not passed on
+    share2 = run(dict(args, data_dir=dirs[1], delivery="sign"), monkeypatch=monkeypatch)["exits"][0]["partial_signature"]
+    doc = json.loads(written)
+    doc["signed_exit_message"]["signature"] = share2
+    os.chmod(path, 0o600)
+    with open(path, "w") as f:
+        f.write(json.dumps(doc))
+    assert "invalid signature" in fails(args, monkeypatch)
+
+
+def test_keystore_whose_declared_pubkey_is_another_share_is_refused(cluster, fakes, monkeypatch, tmp_path):
+    import shutil
+    from ansible_collections.dvops.charon.plugins.module_utils import _keystore
+    c, dirs = cluster
+    bn = fakes[1]
+    bad = str(tmp_path / "node0")
+    shutil.copytree(dirs[0], bad)
+    # node1's keystores (share 1) relabelled as node2's shares: consistent labels, wrong secrets
+    for j in range(2):
+        path = os.path.join(bad, "validator_keys", "keystore-%d.json" % j)
+        doc = json.loads(open(path).read())
+        doc["pubkey"] = c.lock.distributed_validators[j].public_shares[1].hex()
+        os.chmod(path, 0o600)
+        with open(path, "w") as f:
+            f.write(json.dumps(doc))
+    msg = fails(dict(data_dir=bad, delivery="sign", beacon_node_url=bn.url, confirm=True), monkeypatch)
+    assert "keystore-0.json decrypts to a key that is not its public share in the lock" in msg
+    # charon's loader as _keystore implements it refuses the same directory (that check is in _keystore.py)
+    with pytest.raises(_keystore.KeystoreError, match="pubkey field does not match the decrypted secret"):
+        _keystore.load_keystores(os.path.join(bad, "validator_keys"))
+
+
+def test_offline_combine_needs_partials_except_in_check_mode(cluster, monkeypatch, tmp_path):
+    c, dirs = cluster
+    args = dict(data_dir=dirs[0], delivery="combine", broadcast=False, exit_dir=str(tmp_path / "e"),
+                validators=[_pk(c, 0), FIRST_INDEX + 1], partial_exits=[], confirm=True)
+    assert "no partial exit given for validator index %d" % (FIRST_INDEX + 1) in fails(args, monkeypatch)
+    # --check: the hosts signed nothing, so there is nothing to combine yet; not an error, nothing written
+    res = run(args, check=True, monkeypatch=monkeypatch)
+    assert [e["action"] for e in res["exits"]] == ["skip"] and not os.path.exists(str(tmp_path / "e"))
+    assert "beacon_node_url: required with delivery=combine" in fails(dict(args, broadcast=True), monkeypatch)

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+"""Equivalent mutants: they cannot change behaviour, so no test can kill them.
+
+Each entry is a mutant id as ``run.py --list`` prints it (file::function::operator::before ->
+after#occurrence; no line number, so edits elsewhere do not invalidate it) with the reason it
+is equivalent.  Keep this list short and honest: a mutant that *could* change behaviour
+belongs in a test, not here.
+"""
+
+EQUIVALENT = {
+    # Unreachable: both callers validate both keys first (_k1.public_key of the private key,
+    # _k1.parse_public_key of the peer's), so coincurve's ECDH cannot fail here; without the raise
+    # the same impossible failure would surface as UnboundLocalError instead.
+    'plugins/module_utils/_dkg_crypto.py::_pair_key::raise-drop::raise TransportError("ECDH failed: %s" % exc) -> pass#0':
+        "unreachable defensive branch",
+
+    # Unreachable: after a failed random-weighted batch check, each sender is checked alone and
+    # named.  The batch is a linear combination of the single equations, so when every single
+    # check passes the batch passes too: the generic raise after that loop can never run.
+    'plugins/module_utils/_dkg.py::round2::raise-drop::raise DKGError("the proofs of knowledge do not verify") -> pass#0':
+        "batch fallback, unreachable",
+    'plugins/module_utils/_dkg.py::round2::raise-drop::raise DKGError("the received shares do not verify") -> pass#0':
+        "batch fallback, unreachable",
+    'plugins/module_utils/_dkg.py::round3::raise-drop::raise DKGError("the partial signatures do not verify") -> pass#0':
+        "batch fallback, unreachable",
+    'plugins/module_utils/_dkg.py::finish::raise-drop::raise DKGError("the lock hash signatures do not verify") -> pass#0':
+        "batch fallback, unreachable",
+
+    # Unreachable: x is the sum of shares that passed the Feldman check against the same commitments
+    # whose sum gives pub[index - 1] (linearity), so x*G equals it whenever this line is reached.
+    'plugins/module_utils/_dkg.py::round2::if-false::(lib.G1Point() * _sc(x)).to_compressed_bytes() != pub[ind... -> False#0':
+        "implied by the Feldman check",
+
+    # write_atomic(overwrite=False) ends in a hard link, which refuses an existing path (a dangling
+    # symlink included) with the same RefuseOverwrite: the early check only saves a temp file.
+    "plugins/module_utils/_files.py::write_new::if-false::os.path.lexists(path) -> False#0": "same refusal later",
+
+    # Report.record fails a check whenever problems are given, so record(name, False, [problem])
+    # and record(name, True, [problem]) are the same call.
+    "plugins/module_utils/_cluster.py::_verify_shares::const::False -> True#0": "Report.record semantics",
+    "plugins/module_utils/_cluster.py::_verify_aggregate::const::False -> True#0": "Report.record semantics",
+    "plugins/module_utils/_cluster.py::verify_lock::const::False -> True#0": "Report.record semantics",
+    # An empty queue gives [] with or without the early return.
+    "plugins/module_utils/_cluster.py::_Bls.run::if-false::not items -> False#0": "same result for []",
+    # One signature checked with a random weight w: e(pk, w*H) == e(g, w*sig) is the same equation.
+    "plugins/module_utils/_cluster.py::_Bls.run::const::False -> True#0": "weight of a single check",
+    # A multi-scalar multiplication over no points is the identity: an empty batch passes either way.
+    "plugins/module_utils/_cluster.py::_verify_shares::boolop-drop::batch and not combination(batch, True) -> "
+    "(not combination(batch, True))#0": "empty batch",
+}
