@@ -24,6 +24,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BANNER = "FAKE %s %s: dvops.charon test-bed stand-in, not the real program (args: %s)"
+# lighthouse's subcommands and their aliases (lighthouse --help): services, and the one-shot account
+# manager whose own `validator` subcommand must not read as the validator client.
+LIGHTHOUSE_COMMANDS = ("bn", "beacon_node", "beacon", "vc", "validator", "validator_client",
+                       "account", "account_manager", "am", "a")
 
 
 def banner(program: str, version: str, args: list[str]) -> None:
@@ -45,11 +49,15 @@ def ports_for(program: str, args: list[str]) -> list[int] | None:
     """Ports to serve for this command line; None: a one-shot command (exit 0)."""
     words = [a for a in args if not a.startswith("-")]
     if program == "lighthouse":
-        if words[:1] in (["bn"], ["beacon_node"], ["beacon"]):
+        # The subcommand is the first known one: global flags may come first with their values as
+        # separate words (`lighthouse --network hoodi validator ...`, the validator role's line),
+        # and `account validator import` names `validator` only after `account`.
+        command = next((w for w in words if w in LIGHTHOUSE_COMMANDS), None)
+        if command in ("bn", "beacon_node", "beacon"):
             return [flag(args, "--http-port", default=5052), flag(args, "--metrics-port", default=5054)]
-        if words[:1] in (["vc"], ["validator"], ["validator_client"]):
+        if command in ("vc", "validator", "validator_client"):
             return [flag(args, "--metrics-port", default=5064)]
-        return None  # account validator import, ...
+        return None  # account validator import, --help, ...
     if program == "teku":
         return [flag(args, "--metrics-port", default=8008)] if "validator-client" in words else None
     if program == "lodestar":
