@@ -4,7 +4,7 @@
 #   bash tests/run-suite.sh unit lint       # only some
 #   MOLECULE_SCENARIOS="enr" bash tests/run-suite.sh molecule
 # Discovery: unit = tests/unit, integration = tests/integration (test_*.py; none is fine),
-# molecule = every molecule/*/molecule.yml. Exit status is non-zero when any stage fails.
+# molecule = every molecule/*/molecule.yml except those with an OPT_IN file (run them with MOLECULE_SCENARIOS). Exit status is non-zero when any stage fails.
 # Stages are called indirectly ("stage_$name"), which shellcheck cannot follow.
 # shellcheck disable=SC2317
 set -uo pipefail
@@ -129,7 +129,15 @@ stage_molecule() {
   if [ -n "${MOLECULE_SCENARIOS:-}" ]; then
     read -r -a names <<<"$MOLECULE_SCENARIOS"
   else
-    for f in molecule/*/molecule.yml; do [ -e "$f" ] && names+=("$(basename "$(dirname "$f")")"); done
+    # A scenario with an OPT_IN file runs only when named (its text says why: e.g. realbed's length).
+    for f in molecule/*/molecule.yml; do
+      [ -e "$f" ] || continue
+      if [ -e "$(dirname "$f")/OPT_IN" ]; then
+        echo "molecule: $(basename "$(dirname "$f")") skipped (opt-in: $(head -1 "$(dirname "$f")/OPT_IN"))"
+        continue
+      fi
+      names+=("$(basename "$(dirname "$f")")")
+    done
   fi
   if ! ((${#names[@]})); then
     record molecule FAIL "no scenarios found (molecule/*/molecule.yml)" 0
