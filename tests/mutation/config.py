@@ -72,7 +72,8 @@ TARGETS = [
      "tests": [M + "test_charon_backup_mutants.py", M + "test_charon_backup.py",
                M + "test_charon_backup_more_mutants.py"]},
     {"path": "plugins/modules/charon_cluster_info.py", "refusals": True,
-     "tests": [M + "test_charon_cluster_info_mutants.py", M + "test_charon_cluster_info.py"]},
+     "tests": [M + "test_charon_cluster_info_mutants.py", M + "test_charon_cluster_info.py",
+               M + "test_charon_cluster_info_more_mutants.py"]},
     {"path": "plugins/modules/dv_exit.py", "refusals": True, "tests": [M + "test_dv_exit.py"]},
 ]
 

@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 """More of _dkg's surviving mutants (issue 10), from the full mutation run over main after the
 hardening merge: round-1 messages of the wrong shape are a named refusal (never a traceback, never
-silently truncated), and the batched proof-of-knowledge check needs its random weights."""
+silently truncated), the batched proof-of-knowledge check needs its random weights, and a share
+must be a canonical scalar (0 included, R and above refused)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dvops.charon.plugins.module_utils import _dkg
+from ansible_collections.dvops.charon.plugins.module_utils import _dkg, _k1
+from ansible_collections.dvops.charon.plugins.module_utils import _dkg_crypto as tc
 # Module-scoped fixtures of the main DKG mutant tests (a 3-operator, 2-validator ceremony).
 from ansible_collections.dvops.charon.tests.unit.plugins.module_utils.test_dkg_mutants import (  # noqa: F401
     _resigned, cluster, round1)
@@ -48,3 +50,72 @@ def test_proofs_whose_errors_cancel_out_are_refused(cluster, round1):
     with pytest.raises(_dkg.DKGError, match="operator 3 sent an invalid proof of knowledge") as exc:
         _dkg.round2(params, st[0], bad, keys[0])
     assert exc.value.culprit == 3
+
+
+def _dealer_with_zero_share_for_operator_1(cluster, monkeypatch):
+    """Operator 2's round-1 message from the real round1, with its polynomials chosen so that
+    f(1) = 0 for every validator: a legitimate (if astronomically unlikely) share of 0 for operator 1."""
+    keys, d, params = cluster
+    t, v_count = params["threshold"], params["num_validators"]
+    wanted = []
+    for v in range(v_count):
+        coeffs = [1000 + 17 * v + j for j in range(1, t)]
+        wanted += [(-sum(coeffs)) % _dkg.R] + coeffs + [424242 + v]   # a0, a1..a_{t-1}, the PoK nonce k
+    real = _dkg.secrets.randbelow
+
+    def chosen(bound):
+        # round1 draws randbelow(R - 1) + 1 for each coefficient, then for the nonce
+        return wanted.pop(0) - 1 if wanted and bound == _dkg.R - 1 else real(bound)
+    monkeypatch.setattr(_dkg.secrets, "randbelow", chosen)
+    try:
+        dummy, msg = _dkg.round1(params, 2, keys[1])
+    finally:
+        monkeypatch.undo()
+    assert not wanted
+    return msg
+
+
+def _reencrypted(cluster, msg, recipient, shares):
+    keys, d, params = cluster
+    body = msg["body"]
+    eph = tc.new_ephemeral_key()
+
+    def change(b):
+        b["ephemeral_pubkey"] = "0x" + _k1.public_key(eph).hex()
+        for m in (1, 3):
+            plain = tc.decrypt_shares(keys[m - 1], tc.unhex(body["ephemeral_pubkey"]), params["definition_hash"], 2, m,
+                                      tc.unhex(body["shares"][str(m)]), params["num_validators"])
+            if m == recipient:
+                plain = shares(plain)
+            b["shares"][str(m)] = "0x" + tc.encrypt_shares(eph, params["operators"][m - 1], params["definition_hash"],
+                                                           2, m, plain).hex()
+    return change
+
+
+def test_a_share_of_zero_that_matches_the_commitments_is_accepted(cluster, round1, monkeypatch):
+    keys, d, params = cluster
+    st, msgs = round1
+    msg = _dealer_with_zero_share_for_operator_1(cluster, monkeypatch)
+    plain = tc.decrypt_shares(keys[0], tc.unhex(msg["body"]["ephemeral_pubkey"]), params["definition_hash"], 2, 1,
+                              tc.unhex(msg["body"]["shares"]["1"]), params["num_validators"])
+    assert plain == [bytes(32)] * params["num_validators"]
+    # 0 is a scalar like any other: operator 1 completes round 2 with it
+    state, dummy = _dkg.round2(params, st[0], [msgs[0], msg, msgs[2]], keys[0])
+    assert state["round"] == 2
+
+
+def test_a_share_outside_the_scalar_field_is_refused(cluster, round1, monkeypatch):
+    """s + R (and R for a share of 0) is the same scalar mod R, so the Feldman check alone passes it;
+    a share must be canonical, below R."""
+    keys, d, params = cluster
+    st, msgs = round1
+    bumped = _resigned(keys, msgs, 2, _reencrypted(cluster, msgs[1], 1, lambda plain: [
+        (int.from_bytes(plain[0], "big") + _dkg.R).to_bytes(32, "big")] + plain[1:]))
+    with pytest.raises(_dkg.DKGError, match="operator 2 sent a share outside the scalar field") as exc:
+        _dkg.round2(params, st[0], bumped, keys[0])
+    assert exc.value.culprit == 2
+    zero = _dealer_with_zero_share_for_operator_1(cluster, monkeypatch)
+    as_r = [msgs[0], zero, msgs[2]]
+    as_r = _resigned(keys, as_r, 2, _reencrypted(cluster, zero, 1, lambda plain: [_dkg.R.to_bytes(32, "big")] * len(plain)))
+    with pytest.raises(_dkg.DKGError, match="operator 2 sent a share outside the scalar field"):
+        _dkg.round2(params, st[0], as_r, keys[0])
