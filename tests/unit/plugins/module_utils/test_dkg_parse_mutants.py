@@ -2,17 +2,21 @@
 """More of _dkg's surviving mutants (issue 10), from the full mutation run over main after the
 hardening merge: round-1 messages of the wrong shape are a named refusal (never a traceback, never
 silently truncated), the batched proof-of-knowledge check needs its random weights, and a share
-must be a canonical scalar (0 included, R and above refused)."""
+must be a canonical scalar (0 included, R and above refused); round 3 weights each sender (two
+colluding operators cannot cancel their errors), a round-2 state that does not fit the definition is
+named as such, and a definition with an invalid ENR is refused, not run with fewer operators."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
-from ansible_collections.dvops.charon.plugins.module_utils import _dkg, _k1
+from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _dkg, _enr, _k1
 from ansible_collections.dvops.charon.plugins.module_utils import _dkg_crypto as tc
 # Module-scoped fixtures of the main DKG mutant tests (a 3-operator, 2-validator ceremony).
 from ansible_collections.dvops.charon.tests.unit.plugins.module_utils.test_dkg_mutants import (  # noqa: F401
-    _resigned, cluster, round1)
+    _resigned, cluster, round1, round2)
 
 
 @pytest.mark.parametrize("field", ["commitments", "pok"])
@@ -119,3 +123,43 @@ def test_a_share_outside_the_scalar_field_is_refused(cluster, round1, monkeypatc
     as_r = _resigned(keys, as_r, 2, _reencrypted(cluster, zero, 1, lambda plain: [_dkg.R.to_bytes(32, "big")] * len(plain)))
     with pytest.raises(_dkg.DKGError, match="operator 2 sent a share outside the scalar field"):
         _dkg.round2(params, st[0], as_r, keys[0])
+
+
+def test_colluding_senders_cannot_cancel_their_partial_signature_errors(cluster, round2):
+    """Operators 2 and 3 shift one partial signature by +P and -P: the plain sum over senders is
+    unchanged, so only the per-sender random weights notice; the first wrong sender is named."""
+    keys, d, params = cluster
+    st, msgs = round2
+    lib = _dkg._lib()  # pylint: disable=protected-access
+    shift = lib.G2Point() * _dkg._sc(987654321)  # pylint: disable=protected-access
+
+    def moved(sign):
+        def change(body):
+            raw = bytes.fromhex(body["partial_signatures"][2:])
+            first = _dkg._g2(raw[:96], "test")  # pylint: disable=protected-access
+            first = first + shift if sign > 0 else first - shift
+            body["partial_signatures"] = "0x" + (first.to_compressed_bytes() + raw[96:]).hex()
+        return change
+    bad = _resigned(keys, _resigned(keys, msgs, 2, moved(1)), 3, moved(-1))
+    with pytest.raises(_dkg.DKGError, match="operator 2 sent an invalid partial signature") as exc:
+        _dkg.round3(params, st[0], bad, keys[0], _dkg.lock_builder(d))
+    assert exc.value.culprit == 2
+
+
+def test_round2_state_that_does_not_fit_the_definition_is_named(cluster, round2):
+    keys, d, params = cluster
+    st, msgs = round2
+    state = copy.deepcopy(st[0])
+    state["message_hashes"] = state["message_hashes"][:-1]   # a state file cut short
+    with pytest.raises(_dkg.DKGError, match="the round-2 state does not match the definition: restart the ceremony"):
+        _dkg.round3(params, state, msgs, keys[0], _dkg.lock_builder(d))
+
+
+def test_definition_with_an_invalid_enr_is_refused():
+    keys = [_k1.generate_private_key() for dummy in range(3)]
+    d = _cluster.new_definition("bad-enr", [_enr.node_record(k) for k in keys], 1, "0x" + "11" * 20, "0x" + "22" * 20,
+                                network="hoodi", dkg_algorithm=_dkg.ALGORITHM)
+    d.operators[1].enr = "enr:-not-a-record"
+    # never a ceremony of the two valid operators only
+    with pytest.raises(_dkg.DKGError, match="operators\\[1\\].enr is not a valid ENR"):
+        _dkg.params_from_definition(d)
