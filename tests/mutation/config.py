@@ -74,7 +74,7 @@ TARGETS = [
     {"path": "plugins/modules/charon_cluster_info.py", "refusals": True,
      "tests": [M + "test_charon_cluster_info_mutants.py", M + "test_charon_cluster_info.py",
                M + "test_charon_cluster_info_more_mutants.py"]},
-    {"path": "plugins/modules/dv_exit.py", "refusals": True, "tests": [M + "test_dv_exit.py"]},
+    {"path": "plugins/modules/dv_exit.py", "refusals": True, "tests": [M + "test_dv_exit_mutants.py", M + "test_dv_exit.py"]},
 ]
 
 # Shared test code whose digest is part of every cache key.
