@@ -44,7 +44,8 @@ TARGETS = [
                   U + "test_cluster_more_mutants.py"],
     },
     {"path": "plugins/modules/charon_dkg.py", "refusals": True,
-     "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py", M + "test_charon_dkg_more_mutants.py"]},
+     "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py", M + "test_charon_dkg_more_mutants.py",
+               M + "test_charon_dkg_refusal_mutants.py"]},
     {
         "path": "plugins/module_utils/_files.py",
         "functions": ["_chown", "write_atomic", "write_new", "fix_attributes", "ensure_dir"],
