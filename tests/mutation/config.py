@@ -41,7 +41,7 @@ TARGETS = [
             "_verify_registrations", "_verify_deposits", "_verify_node_signatures", "verify_lock",
         ],
         "tests": [U + "test_cluster_mutants.py", U + "test_cluster_verify.py", U + "test_cluster.py",
-                  U + "test_cluster_more_mutants.py"],
+                  U + "test_cluster_more_mutants.py", U + "test_cluster_definition_mutants.py"],
     },
     {"path": "plugins/modules/charon_dkg.py", "refusals": True,
      "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py", M + "test_charon_dkg_more_mutants.py",
