@@ -30,6 +30,8 @@ EQUIVALENT = {
     # whose sum gives pub[index - 1] (linearity), so x*G equals it whenever this line is reached.
     'plugins/module_utils/_dkg.py::round2::if-false::(lib.G1Point() * _sc(x)).to_compressed_bytes() != pub[ind... -> False#0':
         "implied by the Feldman check",
+    'plugins/module_utils/_dkg.py::round2::raise-drop::raise DKGError("this operator\'s key share of validator %d... -> pass#0':
+        "implied by the Feldman check (the raise of the same unreachable branch)",
 
     # write_atomic(overwrite=False) ends in a hard link, which refuses an existing path (a dangling
     # symlink included) with the same RefuseOverwrite: the early check only saves a temp file.

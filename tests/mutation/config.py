@@ -30,7 +30,8 @@ TARGETS = [
             "params_from_definition",
         ],
         "tests": [U + "test_dkg_mutants.py", U + "test_dkg.py", U + "test_dkg_rounds_mutants.py",
-                  U + "test_dkg_state_mutants.py", U + "test_dkg_params_mutants.py"],
+                  U + "test_dkg_state_mutants.py", U + "test_dkg_params_mutants.py",
+                  U + "test_dkg_parse_mutants.py"],
     },
     {
         "path": "plugins/module_utils/_cluster.py",
@@ -40,10 +41,11 @@ TARGETS = [
             "_verify_registrations", "_verify_deposits", "_verify_node_signatures", "verify_lock",
         ],
         "tests": [U + "test_cluster_mutants.py", U + "test_cluster_verify.py", U + "test_cluster.py",
-                  U + "test_cluster_more_mutants.py"],
+                  U + "test_cluster_more_mutants.py", U + "test_cluster_definition_mutants.py"],
     },
     {"path": "plugins/modules/charon_dkg.py", "refusals": True,
-     "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py", M + "test_charon_dkg_more_mutants.py"]},
+     "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py", M + "test_charon_dkg_more_mutants.py",
+               M + "test_charon_dkg_refusal_mutants.py"]},
     {
         "path": "plugins/module_utils/_files.py",
         "functions": ["_chown", "write_atomic", "write_new", "fix_attributes", "ensure_dir"],
@@ -68,10 +70,12 @@ TARGETS = [
     {"path": "plugins/modules/charon_enr.py", "refusals": True,
      "tests": [M + "test_charon_enr_mutants.py", M + "test_charon_enr.py"]},
     {"path": "plugins/modules/charon_backup.py", "refusals": True,
-     "tests": [M + "test_charon_backup_mutants.py", M + "test_charon_backup.py"]},
+     "tests": [M + "test_charon_backup_mutants.py", M + "test_charon_backup.py",
+               M + "test_charon_backup_more_mutants.py"]},
     {"path": "plugins/modules/charon_cluster_info.py", "refusals": True,
-     "tests": [M + "test_charon_cluster_info_mutants.py", M + "test_charon_cluster_info.py"]},
-    {"path": "plugins/modules/dv_exit.py", "refusals": True, "tests": [M + "test_dv_exit.py"]},
+     "tests": [M + "test_charon_cluster_info_mutants.py", M + "test_charon_cluster_info.py",
+               M + "test_charon_cluster_info_more_mutants.py"]},
+    {"path": "plugins/modules/dv_exit.py", "refusals": True, "tests": [M + "test_dv_exit_mutants.py", M + "test_dv_exit.py"]},
 ]
 
 # Shared test code whose digest is part of every cache key.
