@@ -117,6 +117,7 @@ def _guards_refusal(node):
 
 def _returns_bool_only(func):
     values = [n.value for n in ast.walk(func) if isinstance(n, ast.Return)]
+
     def boolean(v):
         if isinstance(v, (ast.Compare, ast.BoolOp)):
             return True

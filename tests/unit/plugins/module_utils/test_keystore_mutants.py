@@ -129,5 +129,5 @@ def test_scrypt_parameters_are_bounded():
     with pytest.raises(_keystore.KeystoreError, match="invalid scrypt parameters"):
         _keystore.decrypt(ks, "pw")
     ks["crypto"]["kdf"]["params"].update(n=2 ** 24, r=8)
-    with pytest.raises(_keystore.KeystoreError, match="scrypt work n\*r\*p = 134217728 is more than the"):
+    with pytest.raises(_keystore.KeystoreError, match=r"scrypt work n\*r\*p = 134217728 is more than the"):
         _keystore.decrypt(ks, "pw")
