@@ -41,7 +41,7 @@ def run(tmp_path, **extra):
 
 def _task_status(out, name):
     """The status line after a task header (ok/changed/skipping), or None when the task did not appear."""
-    m = re.search(r"TASK \[[^\]]*%s\][^\n]*\n(\w+)" % re.escape(name), out)
+    m = re.search(r"TASK \[[^\]]*%s[^\]]*\][^\n]*\n(\w+)" % re.escape(name), out)
     return m.group(1) if m else None
 
 
