@@ -174,8 +174,9 @@ def main():
         print(text, flush=True)
         lines.append(text)
 
-    say("# %s cores=%d load=%s scratch=%s" % (stamp, os.cpu_count() or 0,
-                                             open("/proc/loadavg").read().split()[:3], scratch))
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    say("# %s cores=%d load=%s scratch=%s" % (stamp, os.cpu_count() or 0, load, scratch))
     if args.extra:
         say("# extra: %s" % " ".join(args.extra))
     say("%-24s %8s %8s %8s %8s %8s  %s" % ("run", "wall s", "x base", "cpu s", "x base", "changed", "log"))
@@ -195,15 +196,15 @@ def main():
             # runs does not move the ratio as much.
             base, bcpu, _, bfail, blog, _ = _run("v%d-%s-baseline" % (n, label), baseline, inventory, vars_file,
                                                  logdir, env, False)
-            say("%-24s %8.1f %8s %8.1f %8s %8s  %s%s" % ("  baseline (%d stat)" % STATS, base, "1.00", bcpu, "1.00",
-                                                        "-", blog, "  FAILED" if bfail else ""))
+            say("%-24s %8.1f %8s %8.1f %8s %8s  %s%s"
+                % ("  baseline (%d stat)" % STATS, base, "1.00", bcpu, "1.00", "-", blog, "  FAILED" if bfail else ""))
             bad |= bfail
             wall, cpu, changed, failed, log, prof = _run("v%d-%s" % (n, label), os.path.join(ROOT, "site.yml"),
                                                          inventory, vars_file, logdir, env, args.profile)
             note = "  FAILED" if failed else ("  NOT IDEMPOTENT" if k > 0 and changed else "")
             bad |= failed or (k > 0 and changed > 0)
-            say("%-24s %8.1f %8.2f %8.1f %8.2f %8d  %s%s" % ("v%d %s" % (n, label), wall, wall / base, cpu, cpu / bcpu,
-                                                          changed, log, note))
+            say("%-24s %8.1f %8.2f %8.1f %8.2f %8d  %s%s"
+                % ("v%d %s" % (n, label), wall, wall / base, cpu, cpu / bcpu, changed, log, note))
             for line in prof:
                 say("    " + line[len("BENCH-PROFILE "):])
             if k > 0:

@@ -56,8 +56,8 @@ options:
     description:
       - Verify a data directory once per change. After a full check that passes, its result is kept in this file
         (0600, written atomically, no secrets) with a SHA-256 digest of every file the check reads (the lock and
-        definition, C(charon-enr-private-key), C(deposit-data*.json), every entry of C(validator_keys/): keystores
-        and their password files) and of the options. While that digest is unchanged the result comes from the
+        definition, C(charon-enr-private-key), C(deposit-data*.json), every entry of C(validator_keys/), that is
+        keystores and their password files) and of the options. While that digest is unchanged the result comes from the
         file, without decrypting keystores or verifying signatures (RV(verified) is V(unchanged)); any changed,
         added, removed or renamed file, or a link in place of one, brings the full check back.
       - Put it beside the data directory, never inside it (a container that can write the data directory must
