@@ -99,7 +99,7 @@ def _vars_file(path, scratch, validators, extra, tools):
         f.write("charon_backup_dir: %s\n" % os.path.join(scratch, "v%d" % validators, "backups"))
         f.write("dvops_num_validators: %d\n" % validators)
         for item in extra:
-            key, _, value = item.partition("=")
+            key, value = item.split("=", 1)
             f.write("%s: %s\n" % (key, value))
 
 
@@ -127,8 +127,8 @@ def _run(label, playbook, inventory, vars_file, logdir, env, profile):
     with open(log, "w") as f:
         f.write(proc.stdout)
     recap = _recap(proc.stdout)
-    failed = proc.returncode != 0 or any(u or fl for _, u, fl in recap.values())
-    changed = sum(c for c, _, _ in recap.values())
+    failed = proc.returncode != 0 or any(r[1] or r[2] for r in recap.values())
+    changed = sum(r[0] for r in recap.values())
     prof = [line for line in proc.stdout.splitlines() if line.startswith("BENCH-PROFILE")] if profile else []
     return wall, cpu, changed, failed, log, prof
 
@@ -143,6 +143,9 @@ def main():
     ap.add_argument("--extra", action="append", default=[], metavar="VAR=VALUE",
                     help="extra variable for the site.yml runs (YAML value)")
     args = ap.parse_args()
+    for item in args.extra:
+        if "=" not in item:
+            ap.error("--extra %s: expected VAR=VALUE" % item)
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     scratch = os.path.abspath(args.scratch or os.path.join(ROOT, ".local", "bench-rerun-" + stamp))
@@ -194,7 +197,7 @@ def main():
             k = 0 if label == "first" else 1
             # Each run right after its own baseline (pairs), so a change of the machine's load between
             # runs does not move the ratio as much.
-            base, bcpu, _, bfail, blog, _ = _run("v%d-%s-baseline" % (n, label), baseline, inventory, vars_file,
+            base, bcpu, _changed, bfail, blog, _prof = _run("v%d-%s-baseline" % (n, label), baseline, inventory, vars_file,
                                                  logdir, env, False)
             say("%-24s %8.1f %8s %8.1f %8s %8s  %s%s"
                 % ("  baseline (%d stat)" % STATS, base, "1.00", bcpu, "1.00", "-", blog, "  FAILED" if bfail else ""))
