@@ -197,8 +197,8 @@ def main():
             k = 0 if label == "first" else 1
             # Each run right after its own baseline (pairs), so a change of the machine's load between
             # runs does not move the ratio as much.
-            base, bcpu, _changed, bfail, blog, _prof = _run("v%d-%s-baseline" % (n, label), baseline, inventory, vars_file,
-                                                 logdir, env, False)
+            base, bcpu, _changed, bfail, blog, _prof = _run("v%d-%s-baseline" % (n, label), baseline, inventory,
+                                                            vars_file, logdir, env, False)
             say("%-24s %8.1f %8s %8.1f %8s %8s  %s%s"
                 % ("  baseline (%d stat)" % STATS, base, "1.00", bcpu, "1.00", "-", blog, "  FAILED" if bfail else ""))
             bad |= bfail
