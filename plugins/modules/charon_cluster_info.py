@@ -62,7 +62,7 @@ options:
         added, removed or renamed file, or a link in place of one, brings the full check back.
       - Put it beside the data directory, never inside it (a container that can write the data directory must
         not be able to write this). Writing it is bookkeeping and does not count as a change.
-      - Only used when O(path) is a data directory. Unset, every call runs the full check.
+      - An absolute path. Only used when O(path) is a data directory. Unset, every call runs the full check.
     type: path
   network:
     description:
@@ -588,6 +588,9 @@ def main():
     base = dict(changed=False, errors=[])
     if not os.path.exists(path):
         module.fail_json(msg="path: %s does not exist" % path, **base)
+    if p["verified_state"] is not None and not os.path.isabs(p["verified_state"]):
+        # The module writes this file: never somewhere a relative path happens to land.
+        module.fail_json(msg="verified_state: %s is not an absolute path" % p["verified_state"], **base)
     needed = ["coincurve", "Crypto.Hash.keccak"]
     if p["verify_signatures"] or os.path.isdir(path):
         needed.append("py_arkworks_bls12381")
@@ -616,7 +619,7 @@ def main():
             return inspect(path, p["verify_signatures"], p["network"], p["charon_version"])
         if p["verified_state"] and os.path.isdir(path):
             options = {k: p[k] for k in ("verify_signatures", "network", "charon_version", "custom_network")}
-            result = _verified.verify_once(check, path, os.path.abspath(p["verified_state"]), options,
+            result = _verified.verify_once(check, path, p["verified_state"], options,
                                            write=not module.check_mode)
             if result.get("verified_warning"):
                 module.warn(result.pop("verified_warning"))
