@@ -53,6 +53,18 @@ options:
       - A file that is not JSON, has an unsupported version or is truncated always fails the task.
     type: bool
     default: true
+  verified_state:
+    description:
+      - Verify a data directory once per change. After a full check that passes, its result is kept in this file
+        (0600, written atomically, no secrets) with a SHA-256 digest of every file the check reads (the lock and
+        definition, C(charon-enr-private-key), C(deposit-data*.json), every entry of C(validator_keys/), that is
+        keystores and their password files) and of the options. While that digest is unchanged the result comes from the
+        file, without decrypting keystores or verifying signatures (RV(verified) is V(unchanged)); any changed,
+        added, removed or renamed file, or a link in place of one, brings the full check back.
+      - Put it beside the data directory, never inside it (a container that can write the data directory must
+        not be able to write this). Writing it is bookkeeping and does not count as a change.
+      - An absolute path. Only used when O(path) is a data directory. Unset, every call runs the full check.
+    type: path
   network:
     description:
       - The network the cluster must be on (for example V(mainnet), V(hoodi); V(prater) means V(goerli)). Adds
@@ -218,6 +230,12 @@ operators:
         iXNlY3AyNTZrMaECOuyMY6-I8YdN_zrY8FrKXdRBAyrGuaxug6eTR_tmQbw"
       peer_id: 16Uiu2HAkyPgq9ymjEjrYa97M9nKTe7Mxm4fsRc4sWUeCXc5bx7qD
       peer_name: sore-kitchen
+verified:
+  description: V(full) when the checks ran, V(unchanged) when O(verified_state) held a passing result for the same files
+    and options.
+  returned: when O(verified_state) is set and O(path) is a data directory
+  type: str
+  sample: unchanged
 validators:
   description: The distributed validator public keys (empty for a definition).
   returned: success
@@ -317,7 +335,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, _load_params
 
-from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _deposit, _deps, _enr, _files, _k1, _keystore, _networks
+from ansible_collections.dvops.charon.plugins.module_utils import (
+    _cluster, _deposit, _deps, _enr, _files, _k1, _keystore, _networks, _verified,
+)
 
 LOCK_FILE = "cluster-lock.json"
 DEFINITION_FILE = "cluster-definition.json"
@@ -534,6 +554,7 @@ def _argument_spec(sub_options=True):
         verify_signatures=dict(type="bool", default=True),
         fail_on_error=dict(type="bool", default=True),
         network=dict(type="str"),
+        verified_state=dict(type="path"),
         charon_version=dict(type="str", default="v1.10.3"),
         custom_network=dict(type="dict", options=dict(
             name=dict(type="str", required=True),
@@ -566,6 +587,9 @@ def main():
     base = dict(changed=False, errors=[])
     if not os.path.exists(path):
         module.fail_json(msg="path: %s does not exist" % path, **base)
+    if p["verified_state"] is not None and not os.path.isabs(p["verified_state"]):
+        # The module writes this file: never somewhere a relative path happens to land.
+        module.fail_json(msg="verified_state: %s is not an absolute path" % p["verified_state"], **base)
     needed = ["coincurve", "Crypto.Hash.keccak"]
     if p["verify_signatures"] or os.path.isdir(path):
         needed.append("py_arkworks_bls12381")
@@ -590,7 +614,16 @@ def main():
             module.fail_json(msg="custom_network: %s" % exc, **base)
 
     try:
-        result = inspect(path, p["verify_signatures"], p["network"], p["charon_version"])
+        def check():
+            return inspect(path, p["verify_signatures"], p["network"], p["charon_version"])
+        if p["verified_state"] and os.path.isdir(path):
+            options = {k: p[k] for k in ("verify_signatures", "network", "charon_version", "custom_network")}
+            result = _verified.verify_once(check, path, p["verified_state"], options,
+                                           write=not module.check_mode)
+            if result.get("verified_warning"):
+                module.warn(result.pop("verified_warning"))
+        else:
+            result = check()
     except _cluster.ClusterFormatError as exc:
         module.fail_json(msg="path: %s" % exc, field=exc.field, file=exc.source, **base)
     except _deps.MissingDependency as exc:
