@@ -600,9 +600,11 @@ def _amounts(create):
                 raise TypeError(values)
             amounts = [int(round(float(a) * scale)) if scale != 1 else int(a) for a in values]
         except (TypeError, ValueError, OverflowError):
-            raise Fail("create.%s: %r is not a list of %s amounts" % (key, values, "ETH" if scale != 1 else "Gwei"))
+            raise Fail("create.%s: %r is not a list of %s amounts (dvops_deposit_amounts: whole ETH, e.g. [32])"
+                       % (key, values, "ETH" if scale != 1 else "Gwei"))
         if any(a <= 0 or a >= 1 << 64 for a in amounts):
-            raise Fail("create.%s: %r: every amount must be positive (and below 2^64 Gwei)" % (key, values))
+            raise Fail("create.%s: %r: every amount must be positive (and below 2^64 Gwei) (dvops_deposit_amounts)"
+                       % (key, values))
         return amounts
     return None
 
@@ -612,21 +614,34 @@ CREATE_TYPES = {"name": (str,), "operator_enrs": (list,), "num_validators": (int
                 "compounding": (bool,), "target_gas_limit": (int,), "dkg_algorithm": (str,)}
 
 
+# The inventory variable each C(create) key comes from (roles/charon/defaults), named in errors.
+CREATE_VARS = {"name": "dvops_cluster_name", "operator_enrs": "the hosts' ENRs", "num_validators": "dvops_num_validators",
+               "threshold": "dvops_threshold", "network": "dvops_network",
+               "fee_recipient_addresses": "dvops_fee_recipient_address(es)",
+               "withdrawal_addresses": "dvops_withdrawal_address(es)", "compounding": "dvops_compounding",
+               "target_gas_limit": "dvops_target_gas_limit", "dkg_algorithm": "dvops_dkg_engine"}
+
+
 def _check_create(c):
-    """Types of the C(create) keys, so a wrong one is named instead of crashing deep inside."""
+    """Types of the C(create) keys, so a wrong one is named (as the inventory variable) instead of crashing deep
+    inside."""
     for key, types in CREATE_TYPES.items():
         value = c.get(key)
         if value is None:
             continue
         if isinstance(value, str) and int in types and re.match(r"\A\s*\d+\s*\Z", value):
             c[key] = value = int(value)  # a Jinja-templated number arrives as text
+        if isinstance(value, str) and bool in types and value.strip().lower() in ("true", "false", "yes", "no"):
+            c[key] = value = value.strip().lower() in ("true", "yes")
+        where = "%s (create.%s)" % (CREATE_VARS.get(key, key), key)
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            wanted = " or ".join(t.__name__ for t in types)
-            raise Fail("create.%s: expected %s, got %s %r" % (key, wanted, type(value).__name__, value))
+            wanted = " or ".join({"int": "a whole number", "str": "a text", "list": "a list", "bool": "true or false"}
+                                 .get(t.__name__, t.__name__) for t in types)
+            raise Fail("%s: expected %s, got %s %r" % (where, wanted, type(value).__name__, value))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-            raise Fail("create.%s: every entry must be a string" % key)
+            raise Fail("%s: every entry must be a string" % where)
         if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < 1 << 64:
-            raise Fail("create.%s: %d is out of range" % (key, value))
+            raise Fail("%s: %d is out of range" % (where, value))
 
 
 def _address_list(value):

@@ -138,3 +138,20 @@ def test_a_hand_edited_lock_is_repaired_from_a_peer_not_by_a_new_ceremony(tmp_pa
     assert "validator_keys/ from this node's own backup" in msg, msg
     assert "a new ceremony would create other keys" in msg, msg
     assert json.loads(open(lock).read())["cluster_definition"]["name"] == "hand-edited"
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("threshold", "seven", "dvops_threshold (create.threshold): expected a whole number, got str 'seven'"),
+    ("num_validators", [1], "dvops_num_validators (create.num_validators): expected a whole number, got list"),
+    ("compounding", "maybe", "dvops_compounding (create.compounding): expected true or false, got str 'maybe'"),
+])
+def test_a_wrong_value_names_the_inventory_variable(tmp_path, capsys, key, value, needle):
+    res = _new(capsys, _node_dirs0(tmp_path), **{key: value})
+    assert res["failed"] and needle in res["msg"], res["msg"]
+
+
+def test_texts_from_the_inventory_are_taken(tmp_path, capsys):
+    res = _new(capsys, _node_dirs0(tmp_path), threshold="3", compounding="false", num_validators="2")
+    assert not res.get("failed"), res
+    d = json.loads(res["definition"])
+    assert (d["threshold"], d["num_validators"]) == (3, 2)
