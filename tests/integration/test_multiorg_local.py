@@ -165,4 +165,50 @@ def test_one_bad_host_every_host_says_what_happened(joined, tmp_path):
     assert "HostVarsVars" not in out and "has no attribute" not in out, out[-3000:]
     assert re.search(r"node2.*charon-enr-private-key", flat), flat[-3000:]
     for host in ("node1", "node3", "node4"):
-        assert re.search(r"%s: the DKG cannot run: node2 failed reading its DKG status \(node2: .*charon-enr-private-key is not a hex" % host, flat), flat[-3000:]
+        assert re.search(r"%s: the DKG cannot run: node2 failed reading its DKG status \(node2: "
+                         r".*charon-enr-private-key is not a hex" % host, flat), flat[-3000:]
+
+
+def _fresh_node1(joined, tmp_path):
+    """node1's data dir after the DKG, in a base dir where nothing of the stack was written yet."""
+    shutil.copytree(str(joined["tmp"] / "nodes" / "node1" / ".charon"), str(tmp_path / "nodes" / "node1" / ".charon"),
+                    symlinks=True)
+    inventory(tmp_path)
+    return tmp_path / "nodes" / "node1"
+
+
+@pytest.mark.parametrize("compose, answer", [
+    ("missing", "failed: "),
+    # FAKE: a Compose v1 stand-in that answers as docker-compose 1.29.2 (Debian bookworm's) does.
+    ("v1", "answered 1.29.2 (Compose v1)"),
+])
+def test_no_compose_v2_is_refused_before_any_file_is_written(joined, tmp_path, compose, answer):
+    base = _fresh_node1(joined, tmp_path)
+    command = str(tmp_path / "no-such-docker-compose")
+    if compose == "v1":
+        command = str(tmp_path / "FAKE-docker-compose-v1")
+        with open(command, "w") as f:
+            f.write("#!/bin/sh\necho 1.29.2\n")
+        os.chmod(command, 0o755)
+    rc, flat, out = play(tmp_path, ["playbooks/node.yml"], {"docker_compose_command": command}, args=["-l", "node1"])
+    assert rc != 0
+    assert "unknown flag" not in out
+    assert "node1: the node stack needs Docker Compose v2, and '%s version --short' %s" % (command, answer) in flat, \
+        flat[-3000:]
+    assert "Nothing was written" in flat and "docker_compose_command" in flat
+    assert sorted(os.listdir(str(base))) == [".charon"]
+
+
+def test_a_hand_edited_lock_is_copied_from_a_peer_not_restored_from_a_backup(joined, tmp_path):
+    base = _fresh_node1(joined, tmp_path)
+    lock = base / ".charon" / "cluster-lock.json"
+    data = json.loads(lock.read_text())
+    data["cluster_definition"]["name"] = "hand-edited"
+    os.chmod(str(lock), 0o644)
+    lock.write_text(json.dumps(data))
+    rc, flat, out = play(tmp_path, ["playbooks/node.yml"], args=["--tags", "run", "-l", "node1"])
+    assert rc != 0
+    assert "charon will not be started on node1" in flat, flat[-3000:]
+    assert "restore the node's .charon backup" not in flat and "Run the DKG first" not in flat
+    assert "copy cluster-lock.json from another operator's node" in flat, flat[-3000:]
+    assert not (base / "docker-compose.yml").exists()
