@@ -98,7 +98,7 @@ options:
     description:
       - Phase V(definition) - per host, the cluster values the inventory sets (C(dvops_cluster_name), C(dvops_network),
         C(dvops_num_validators), C(dvops_threshold), C(dvops_fee_recipient_address(es)), C(dvops_withdrawal_address(es)),
-        C(dvops_compounding), C(dvops_target_gas_limit), C(dvops_deposit_amounts)), as C({host: {variable: value}}).
+        C(dvops_compounding), C(dvops_target_gas_limit), C(dvops_deposit_amounts)), as a dict - host name to a dict of variable name and value.
       - When the definition is an existing or given one, it decides; the values that differ from it are returned in
         RV(inventory_differs). A C(dvops_network) that differs is refused, naming both (the node stack would run
         another network than charon).
@@ -711,8 +711,8 @@ def _definition_decides(module, d, result):
         if row["variable"] == "dvops_network":
             raise Fail("dvops_network is %r on %s but %s is for %r (uuid %s): the definition decides the network, and "
                        "geth, lighthouse and the validator client must run the same one as charon. Set dvops_network: %s "
-                       "in the inventory (or remove it)" % (row["inventory"], ", ".join(row["hosts"]), where,
-                                                             row["definition"], d.uuid, row["definition"]))
+                       "in the inventory (or remove it)"
+                       % (row["inventory"], ", ".join(row["hosts"]), where, row["definition"], d.uuid, row["definition"]))
     if differs:
         module.warn("%s decides the cluster, so these inventory values are not used: %s. Remove them from the "
                     "inventory or make them match" % (where, "; ".join(

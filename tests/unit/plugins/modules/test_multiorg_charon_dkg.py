@@ -120,7 +120,6 @@ def test_a_launchpad_web_page_as_the_url_gets_the_json_url_hint(tmp_path, capsys
     assert "https://api.obol.tech/v1/definition/0x%s" % ("ab" * 32) in res["msg"], res["msg"]
 
 
-
 def test_a_hand_edited_lock_is_repaired_from_a_peer_not_by_a_new_ceremony(tmp_path, capsys):
     dirs = _node_dirs0(tmp_path)
     definition = _create(capsys, dirs)["definition"]
