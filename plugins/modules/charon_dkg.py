@@ -657,7 +657,7 @@ def _definition_values(d):
     fees = [v.fee_recipient_address.lower() for v in d.validators]
     withdrawals = [v.withdrawal_address.lower() for v in d.validators]
     return {
-        "dvops_cluster_name": (d.name, lambda v: str(v)),
+        "dvops_cluster_name": (d.name, str),
         "dvops_network": (network, lambda v: str(v).lower()),
         "dvops_num_validators": (d.num_validators, int),
         "dvops_threshold": (d.threshold, int),
