@@ -55,6 +55,10 @@ options:
     description:
       - The cluster definition JSON text (phases V(prepare), V(definition)).
     type: str
+  definition_source:
+    description:
+      - Where O(definition) came from (the file on the controller), named in errors about it.
+    type: str
   definition_url:
     description:
       - HTTP(S) URL of a definition (the launchpad invite link case, like C(charon dkg --definition-file <url>)),
@@ -89,6 +93,16 @@ options:
     type: list
     elements: dict
     default: []
+  inventory:
+    description:
+      - Phase V(definition) - per host, the cluster values the inventory sets (C(dvops_cluster_name), C(dvops_network),
+        C(dvops_num_validators), C(dvops_threshold), C(dvops_fee_recipient_address(es)), C(dvops_withdrawal_address(es)),
+        C(dvops_compounding), C(dvops_target_gas_limit), C(dvops_deposit_amounts)), as a dict - host name to a dict of variable name and value.
+      - When the definition is an existing or given one, it decides; the values that differ from it are returned in
+        RV(inventory_differs). A C(dvops_network) that differs is refused, naming both (the node stack would run
+        another network than charon).
+    type: dict
+    default: {}
   operator_names:
     description: Inventory names of the operators in definition order, used only to name a culprit in errors.
     type: list
@@ -170,6 +184,13 @@ message:
   description: This host's signed message for the next round (public, relayed by the controller).
   returned: when phase is round1, round2 or round3
   type: dict
+inventory_differs:
+  description:
+    - V(definition) with an existing or given definition - the inventory values it overrides, one entry per variable
+      and value - C(variable), C(inventory) (the value), C(definition) (the definition's), C(hosts).
+  returned: when phase is definition
+  type: list
+  elements: dict
 lease:
   description: The lease another (or this) run holds on the data dir - C(run_id), C(live), C(seconds_since_last_step); V({}) when none.
   returned: when phase is status
@@ -291,13 +312,15 @@ def _parse_definition(text, source, verify_signatures=True, enr_hosts=None):
     try:
         d = _cluster.parse_definition(text, source)
     except ValueError as exc:
-        raise Fail("%s: %s" % (source, exc))
+        # The parser's message starts with the source already ("<source>: field ...").
+        text_exc = str(exc)
+        raise Fail(text_exc if text_exc.startswith(source) else "%s: %s" % (source, text_exc))
     report = _cluster.verify_definition(d, verify_signatures=verify_signatures, check_enrs=False)
     if not report.valid:
         raise Fail("%s does not verify: %s" % (source, "; ".join(report.as_dict()["errors"])))
     _check_enrs_ready(d, source, enr_hosts or {})
     if not 2 <= d.threshold <= len(d.operators):
-        raise Fail("%s: threshold %d must satisfy 2 <= threshold <= operators (%d) for a DKG"
+        raise Fail("%s: threshold %d must be between 2 and the number of operators (%d) for a DKG"
                    % (source, d.threshold, len(d.operators)))
     return d
 
@@ -523,6 +546,14 @@ def _fetch(url):
         raise Fail("definition_url: cannot fetch %s: %s" % (url, exc))
     if len(data) > MAX_DEFINITION_BYTES:
         raise Fail("definition_url: %s is larger than 16 MiB" % url)
+    if data.lstrip()[:1] == b"<":
+        # The launchpad's invite link (https://launchpad.obol.org/dv#0x<config hash>) is a web page; the
+        # definition is at the API, as `charon create dkg` prints it.
+        found = re.search(r"0x[0-9a-fA-F]{64}", url)
+        raise Fail("dvops_definition_url %s returned a web page (HTML), not the definition JSON: give the definition's "
+                   "JSON URL, https://api.obol.tech/v1/definition/%s (the launchpad link dv#0x... names the config "
+                   "hash), or download the JSON and set dvops_definition_file"
+                   % (url, found.group(0) if found else "0x<config hash>"))
     return data.decode("utf-8", "replace")
 
 
@@ -554,9 +585,11 @@ def _amounts(create):
                 raise TypeError(values)
             amounts = [int(round(float(a) * scale)) if scale != 1 else int(a) for a in values]
         except (TypeError, ValueError, OverflowError):
-            raise Fail("create.%s: %r is not a list of %s amounts" % (key, values, "ETH" if scale != 1 else "Gwei"))
+            raise Fail("create.%s: %r is not a list of %s amounts (dvops_deposit_amounts: whole ETH, e.g. [32])"
+                       % (key, values, "ETH" if scale != 1 else "Gwei"))
         if any(a <= 0 or a >= 1 << 64 for a in amounts):
-            raise Fail("create.%s: %r: every amount must be positive (and below 2^64 Gwei)" % (key, values))
+            raise Fail("create.%s: %r: every amount must be positive (and below 2^64 Gwei) (dvops_deposit_amounts)"
+                       % (key, values))
         return amounts
     return None
 
@@ -566,21 +599,111 @@ CREATE_TYPES = {"name": (str,), "operator_enrs": (list,), "num_validators": (int
                 "compounding": (bool,), "target_gas_limit": (int,), "dkg_algorithm": (str,)}
 
 
+# The inventory variable each C(create) key comes from (roles/charon/defaults), named in errors.
+CREATE_VARS = {"name": "dvops_cluster_name", "operator_enrs": "the hosts' ENRs", "num_validators": "dvops_num_validators",
+               "threshold": "dvops_threshold", "network": "dvops_network",
+               "fee_recipient_addresses": "dvops_fee_recipient_address(es)",
+               "withdrawal_addresses": "dvops_withdrawal_address(es)", "compounding": "dvops_compounding",
+               "target_gas_limit": "dvops_target_gas_limit", "dkg_algorithm": "dvops_dkg_engine"}
+
+
 def _check_create(c):
-    """Types of the C(create) keys, so a wrong one is named instead of crashing deep inside."""
+    """Types of the C(create) keys, so a wrong one is named (as the inventory variable) instead of crashing deep
+    inside."""
     for key, types in CREATE_TYPES.items():
         value = c.get(key)
         if value is None:
             continue
         if isinstance(value, str) and int in types and re.match(r"\A\s*\d+\s*\Z", value):
             c[key] = value = int(value)  # a Jinja-templated number arrives as text
+        if isinstance(value, str) and bool in types and value.strip().lower() in ("true", "false", "yes", "no"):
+            c[key] = value = value.strip().lower() in ("true", "yes")
+        where = "%s (create.%s)" % (CREATE_VARS.get(key, key), key)
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            wanted = " or ".join(t.__name__ for t in types)
-            raise Fail("create.%s: expected %s, got %s %r" % (key, wanted, type(value).__name__, value))
+            wanted = " or ".join({"int": "a whole number", "str": "a text", "list": "a list", "bool": "true or false"}
+                                 .get(t.__name__, t.__name__) for t in types)
+            raise Fail("%s: expected %s, got %s %r" % (where, wanted, type(value).__name__, value))
         if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-            raise Fail("create.%s: every entry must be a string" % key)
+            raise Fail("%s: every entry must be a string" % where)
         if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < 1 << 64:
-            raise Fail("create.%s: %d is out of range" % (key, value))
+            raise Fail("%s: %d is out of range" % (where, value))
+
+
+def _address_list(value):
+    return [value.lower()] if isinstance(value, str) else [str(v).lower() for v in value or []]
+
+
+def _definition_values(d):
+    """The definition's value of each inventory variable that would describe a new one, as comparable text."""
+    try:
+        network = d.network().name
+    except Exception:  # pylint: disable=broad-except
+        network = "fork_version 0x%s" % bytes(d.fork_version or b"").hex()
+    fees = [v.fee_recipient_address.lower() for v in d.validators]
+    withdrawals = [v.withdrawal_address.lower() for v in d.validators]
+    return {
+        "dvops_cluster_name": (d.name, str),
+        "dvops_network": (network, lambda v: str(v).lower()),
+        "dvops_num_validators": (d.num_validators, int),
+        "dvops_threshold": (d.threshold, int),
+        "dvops_fee_recipient_address": (fees, lambda v: _address_list(v) * len(fees)),
+        "dvops_fee_recipient_addresses": (fees, lambda v: _address_list(v) * (len(fees) if isinstance(v, str) else 1)),
+        "dvops_withdrawal_address": (withdrawals, lambda v: _address_list(v) * len(withdrawals)),
+        "dvops_withdrawal_addresses": (withdrawals, lambda v: _address_list(v) * (len(withdrawals) if isinstance(v, str)
+                                                                                  else 1)),
+        "dvops_compounding": (bool(d.compounding), lambda v: v if isinstance(v, bool) else str(v).lower() in
+                              ("true", "yes", "1", "on")),
+        "dvops_target_gas_limit": (d.target_gas_limit or None, int),
+        "dvops_deposit_amounts": ([a // 1000000000 for a in d.deposit_amounts] if d.deposit_amounts else None,
+                                  lambda v: [int(float(a)) for a in v]),
+    }
+
+
+def inventory_differs(d, inventory):
+    """Texts naming each inventory value (per host) that the decided definition overrides."""
+    values = _definition_values(d)
+    differs = {}
+    for host in sorted(inventory or {}):
+        hvars = inventory[host] if isinstance(inventory[host], dict) else {}
+        for var in sorted(hvars):
+            if var not in values or hvars[var] is None or hvars[var] == "":
+                continue
+            have, norm = values[var]
+            if have is None:
+                continue
+            try:
+                mine = norm(hvars[var])
+            except (TypeError, ValueError, OverflowError):
+                mine = hvars[var]
+            if mine != have:
+                shown = have if not isinstance(have, list) or len(set(have)) != 1 else have[0]
+                key = (var, json.dumps(hvars[var], sort_keys=True, default=str), json.dumps(shown, default=str))
+                differs.setdefault(key, []).append(host)
+    return [{"variable": var, "inventory": json.loads(inv), "definition": json.loads(dfn), "hosts": hosts}
+            for (var, inv, dfn), hosts in sorted(differs.items())]
+
+
+def _definition_decides(module, d, result):
+    """An existing or given definition decides the cluster: refuse another network, say which values it overrides."""
+    differs = inventory_differs(d, module.params["inventory"])
+    result["inventory_differs"] = differs
+    where = ("the hosts' cluster-definition.json" if result["source"] == "existing" else
+             "the given definition (%s)" % ("dvops_definition_url " + module.params["definition_url"]
+                                            if module.params["definition_url"] and not module.params["definition"]
+                                            else "dvops_definition_file" + (" " + module.params["definition_source"]
+                                                                            if module.params["definition_source"] else "")))
+    for row in differs:
+        if row["variable"] == "dvops_network":
+            raise Fail("dvops_network is %r on %s but %s is for %r (uuid %s): the definition decides the network, and "
+                       "geth, lighthouse and the validator client must run the same one as charon. Set dvops_network: %s "
+                       "in the inventory (or remove it)"
+                       % (row["inventory"], ", ".join(row["hosts"]), where, row["definition"], d.uuid, row["definition"]))
+    if differs:
+        module.warn("%s decides the cluster, so these inventory values are not used: %s. Remove them from the "
+                    "inventory or make them match" % (where, "; ".join(
+                        "%s %s on %s (the definition: %s)" % (r["variable"], json.dumps(r["inventory"]),
+                                                              ", ".join(r["hosts"]), json.dumps(r["definition"]))
+                        for r in differs)))
 
 
 def phase_definition(module, result):
@@ -600,9 +723,10 @@ def phase_definition(module, result):
                    "group and move the others away" % ", ".join("0x" + h.hex() for h in existing))
     given = None
     if p["definition"]:
-        given = _parse_definition(p["definition"], "definition", p["verify_signatures"], hosts)
+        given = _parse_definition(p["definition"], p["definition_source"] or "definition", p["verify_signatures"], hosts)
     elif p["definition_url"]:
-        given = _parse_definition(_fetch(p["definition_url"]), p["definition_url"], p["verify_signatures"], hosts)
+        given = _parse_definition(_fetch(p["definition_url"]), "dvops_definition_url " + p["definition_url"],
+                                  p["verify_signatures"], hosts)
     if existing:
         d = list(existing.values())[0][1]
         if given is not None and given.definition_hash != d.definition_hash:
@@ -611,9 +735,23 @@ def phase_definition(module, result):
         result["source"] = "existing"
     elif given is not None:
         d, result["source"] = given, "given"
+    if existing or given is not None:
+        _definition_decides(module, d, result)
     else:
         c = dict(p["create"] or {})
         _check_create(c)
+        enrs = c.get("operator_enrs") or []
+        if len(enrs) < 2:
+            # Not a threshold problem: one host cannot make a cluster, and joining one needs its definition.
+            raise Fail("no cluster definition was given and the play has only %d operator host%s (%s), so a new one "
+                       "cannot be created (a cluster needs at least 2 operators). To join a cluster someone else created, "
+                       "set dvops_definition_file (the cluster-definition.json you received) or dvops_definition_url (its "
+                       "JSON URL, https://api.obol.tech/v1/definition/0x<config hash>); to create one, put every "
+                       "operator's host in the play" % (len(enrs), "" if len(enrs) == 1 else "s",
+                                                        ", ".join(p["operator_names"]) or "none"))
+        threshold = c.get("threshold")
+        if threshold is not None and not 2 <= threshold <= len(enrs):
+            raise Fail("dvops_threshold %d must be between 2 and the number of operators (%d)" % (threshold, len(enrs)))
         try:
             d = _cluster.new_definition(
                 c.get("name") or "", c.get("operator_enrs") or [], c.get("num_validators") or 1,
@@ -625,7 +763,8 @@ def phase_definition(module, result):
         except (ValueError, TypeError) as exc:
             raise Fail("cannot create the definition: %s" % exc)
         if not 2 <= d.threshold <= len(d.operators):
-            raise Fail("dvops_threshold %d must satisfy 2 <= threshold <= operators (%d)" % (d.threshold, len(d.operators)))
+            raise Fail("dvops_threshold %d must be between 2 and the number of operators (%d)"
+                       % (d.threshold, len(d.operators)))
         _check_enrs_ready(d, "the new definition", hosts)
         result["source"] = "created"
     result["definition"] = _cluster.marshal_definition(d).decode()
@@ -711,10 +850,15 @@ def phase_prepare(module, data_dir, result):
         return
     lock, problems = verify_artifacts(data_dir, d, index)
     if problems:
+        # No backup holds the lock (it is the same on every node), and a new ceremony over a cluster that already
+        # has its keys would make other keys: the advice is to repair, and a new ceremony only when none completed.
         raise Fail("data directory not clean: %s holds %s that are not the verified result of definition 0x%s (%s). "
-                   "They are left untouched: move them away (back them up first) to run the ceremony, or restore "
-                   "the complete set from your backup." % (data_dir, ", ".join(found), d.definition_hash.hex(),
-                                                           "; ".join(problems[:5])))
+                   "They are left untouched. If this cluster's DKG completed, repair this node instead - a new ceremony "
+                   "would create other keys: copy cluster-lock.json and deposit-data*.json from another operator's node "
+                   "(they are the same on every node) and restore validator_keys/ from this node's own backup "
+                   "(validator_keys.vault). Only if no ceremony of this definition ever completed, move them away "
+                   "(keep a copy) and run the DKG again." % (data_dir, ", ".join(found), d.definition_hash.hex(),
+                                                             "; ".join(problems[:5])))
     result.update(done=True, lock_hash="0x" + bytes(lock.lock_hash).hex())
 
 
@@ -869,6 +1013,7 @@ def main():
             phase=dict(type="str", required=True, choices=PHASES),
             data_dir=dict(type="path", required=True),
             definition=dict(type="str"),
+            definition_source=dict(type="str"),
             definition_url=dict(type="str"),
             existing_definitions=dict(type="list", elements="raw", default=[]),
             create=dict(type="dict"),
@@ -876,6 +1021,7 @@ def main():
             engine=dict(type="str", default="native", choices=["native", "charon"]),
             messages=dict(type="list", elements="dict", default=[]),
             operator_names=dict(type="list", elements="str", default=[]),
+            inventory=dict(type="dict", default={}),
             run_id=dict(type="str"),
             break_lease=dict(type="str"),
             lease_seconds=dict(type="int", default=1200),
