@@ -16,6 +16,7 @@ import signal
 
 import pytest
 
+from ansible.module_utils import _internal as _ansible_internal
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -40,11 +41,15 @@ def run_module(module, args, capsys, check=False, diff=False, timeout=None, labe
             raise Hung("%s hung" % (label or module.__name__))
         old = signal.signal(signal.SIGALRM, alarm)
         signal.alarm(timeout)
+    # A module runs on a host: once a controller-side test (an action plugin, a playbook run) has set
+    # is_controller in this process, module.warn() would go to the controller's display, not the result.
+    was_controller, _ansible_internal.is_controller = _ansible_internal.is_controller, False
     try:
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 module.main()
     finally:
+        _ansible_internal.is_controller = was_controller
         if timeout:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, old)
