@@ -276,6 +276,8 @@ def test_fix_and_apply_attributes_refuse_a_link(tmp_path):
     os.chmod(str(outside), 0o644)
     link = tmp_path / "key"
     os.symlink(str(outside), str(link))
+    with pytest.raises(_files.UnsafePath, match="symbolic link"):
+        _files.fix_attributes(str(link), mode=0o600)
     with pytest.raises(_files.UnsafePath):
         _files.apply_attributes(str(link), mode=0o600, owner=UID, group=GID)
     assert _mode(outside) == 0o644

@@ -128,18 +128,6 @@ def test_fix_attributes_reports_only_differences(tmp_path):
                                                                    "after": {"group": other_gid}}
 
 
-def test_fix_attributes_does_not_follow_a_symlink(tmp_path):
-    target = tmp_path / "target"
-    target.write_bytes(b"x")
-    os.chmod(str(target), 0o600)
-    link = tmp_path / "link"
-    os.symlink(str(target), str(link))
-    # A link is refused outright (issue 10): the target's owner and mode are never read or changed.
-    with pytest.raises(_files.UnsafePath, match="symbolic link"):
-        _files.fix_attributes(str(link), mode=0o600)
-    assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o600
-
-
 def test_ensure_dir(tmp_path, monkeypatch):
     path = tmp_path / "a" / "b"
     assert _files.ensure_dir(str(path), mode=0o700) is True
