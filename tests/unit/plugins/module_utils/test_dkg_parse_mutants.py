@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _dkg, _enr, _k1
 from ansible_collections.dvops.charon.plugins.module_utils import _dkg_crypto as tc
 # Module-scoped fixtures of the main DKG mutant tests (a 3-operator, 2-validator ceremony).
-from ansible_collections.dvops.charon.tests.unit.plugins.module_utils.test_dkg_mutants import (  # noqa: F401
+from ansible_collections.dvops.charon.tests.unit.plugins.module_utils.test_dkg_mutants import (  # noqa: F401  # pylint: disable=unused-import
     _resigned, cluster, round1, round2)
 
 

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.dvops.charon.tests.unit.plugins.modules.test_charon_dkg import _create, _node_dirs0, run, run0
+from ansible_collections.dvops.charon.tests.unit.plugins.modules.test_charon_dkg import _create, _node_dirs0, run0
 
 
 def test_unknown_group_is_refused_before_the_definition_is_written(tmp_path, capsys):

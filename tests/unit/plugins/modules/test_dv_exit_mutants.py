@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.dvops.charon.tests.unit.plugins.modules.test_dv_exit import (  # noqa: F401
+from ansible_collections.dvops.charon.tests.unit.plugins.modules.test_dv_exit import (  # noqa: F401  # pylint: disable=unused-import
     FIRST_INDEX, _pk, cluster, fails, fakes, run)
 
 
