@@ -31,6 +31,16 @@ def test_write_new_creates_with_mode(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["key"]  # no temporary file left
 
 
+def _link_to_a_file_outside(tmp_path, name, content):
+    """(file, link): ``tmp_path/outside`` (mode 0644) holding ``content``, and ``tmp_path/<name>`` linking to it."""
+    outside = tmp_path / "outside"
+    outside.write_bytes(content)
+    os.chmod(str(outside), 0o644)
+    link = tmp_path / name
+    os.symlink(str(outside), str(link))
+    return outside, link
+
+
 @pytest.mark.parametrize("kind", ["file", "dangling-link", "dir"])
 def test_write_new_refuses_anything_in_the_way(tmp_path, kind):
     path = tmp_path / "key"
@@ -68,11 +78,7 @@ def test_write_atomic_without_overwrite_refuses_a_file_that_appears_under_a_race
 
 
 def test_write_atomic_overwrite_replaces_a_link_not_its_target(tmp_path):
-    outside = tmp_path / "outside"
-    outside.write_bytes(b"victim")
-    os.chmod(str(outside), 0o644)
-    link = tmp_path / "state"
-    os.symlink(str(outside), str(link))
+    outside, link = _link_to_a_file_outside(tmp_path, "state", b"victim")
     _files.write_atomic(str(link), b"state", mode=0o600, overwrite=True)
     assert outside.read_bytes() == b"victim" and _mode(outside) == 0o644
     assert not os.path.islink(str(link)) and link.read_bytes() == b"state"
@@ -87,10 +93,7 @@ def test_read_regular_reads_a_file(tmp_path):
 
 
 def test_read_regular_refuses_a_link_to_a_readable_file(tmp_path):
-    outside = tmp_path / "outside"
-    outside.write_bytes(b"not yours")
-    link = tmp_path / "f"
-    os.symlink(str(outside), str(link))
+    link = _link_to_a_file_outside(tmp_path, "f", b"not yours")[1]
     with pytest.raises(_files.UnsafePath) as exc:
         _files.read_regular(str(link))
     assert "symbolic link" in str(exc.value) and str(link) in str(exc.value)
@@ -271,11 +274,7 @@ def test_chown_tree_directory_swapped_for_a_link_is_not_entered(tmp_path, monkey
 # Attributes never follow a link -------------------------------------------------------------------
 
 def test_fix_and_apply_attributes_refuse_a_link(tmp_path):
-    outside = tmp_path / "outside"
-    outside.write_bytes(b"x")
-    os.chmod(str(outside), 0o644)
-    link = tmp_path / "key"
-    os.symlink(str(outside), str(link))
+    outside, link = _link_to_a_file_outside(tmp_path, "key", b"x")
     with pytest.raises(_files.UnsafePath, match="symbolic link"):
         _files.fix_attributes(str(link), mode=0o600)
     with pytest.raises(_files.UnsafePath):
