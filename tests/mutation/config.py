@@ -53,7 +53,7 @@ TARGETS = [
         "path": "plugins/module_utils/_files.py",
         "functions": ["_chown", "write_atomic", "write_new", "fix_attributes", "ensure_dir"],
         "tests": [U + "test_files_mutants.py", U + "test_files.py", U + "test_keystore.py", M + "test_charon_enr.py",
-                  U + "test_files_fd_mutants.py"],
+                  U + "test_files_write_mutants.py"],
     },
     {
         "path": "plugins/module_utils/_deposit.py",
