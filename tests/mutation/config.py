@@ -31,7 +31,7 @@ TARGETS = [
         ],
         "tests": [U + "test_dkg_mutants.py", U + "test_dkg.py", U + "test_dkg_rounds_mutants.py",
                   U + "test_dkg_state_mutants.py", U + "test_dkg_params_mutants.py",
-                  U + "test_dkg_parse_mutants.py"],
+                  U + "test_dkg_parse_mutants.py", U + "test_dkg_definition_mutants.py"],
     },
     {
         "path": "plugins/module_utils/_cluster.py",
