@@ -64,7 +64,7 @@ TARGETS = [
         "path": "plugins/module_utils/_keystore.py",
         "functions": ["decrypt", "write_keystores", "load_keystores"],
         "select": False,   # decryption runs in worker processes too, which the line trace does not see
-        "tests": [U + "test_keystore_mutants.py", U + "test_keystore.py"],
+        "tests": [U + "test_keystore_mutants.py", U + "test_keystore.py", U + "test_keystore_bounds_mutants.py"],
     },
     {
         "path": "plugins/module_utils/_exit.py",
