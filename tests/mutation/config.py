@@ -42,7 +42,7 @@ TARGETS = [
         ],
         "tests": [U + "test_cluster_mutants.py", U + "test_cluster_verify.py", U + "test_cluster.py",
                   U + "test_cluster_more_mutants.py", U + "test_cluster_definition_mutants.py",
-                  U + "test_batch_weights.py"],
+                  U + "test_batch_weights.py", U + "test_cluster_batch_mutants.py"],
     },
     {"path": "plugins/modules/charon_dkg.py", "refusals": True,
      "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py", M + "test_charon_dkg_more_mutants.py",
