@@ -48,7 +48,7 @@ TARGETS = [
      "tests": [M + "test_charon_dkg_mutants.py", M + "test_charon_dkg.py", M + "test_charon_dkg_more_mutants.py",
                M + "test_charon_dkg_refusal_mutants.py", M + "test_charon_dkg_create_mutants.py",
                M + "test_charon_dkg_fetch_mutants.py", M + "test_charon_dkg_hardening.py",
-               M + "test_multiorg_charon_dkg.py"]},
+               M + "test_multiorg_charon_dkg.py", M + "test_charon_dkg_given_mutants.py"]},
     {
         "path": "plugins/module_utils/_files.py",
         "functions": ["_chown", "write_atomic", "write_new", "fix_attributes", "ensure_dir"],
