@@ -44,6 +44,13 @@ EQUIVALENT = {
     # py_arkworks_bls12381's G2Point.from_compressed_bytes itself raises "expected a sequence of length 96"
     # for any other length, which g2 turns into None exactly like its own length check.
     "plugins/module_utils/_cluster.py::_Bls.g2::if-false::len(data) != 96 -> False#0": "the library checks the length",
+    # Unreachable: _parse_definition's four callers pass a str (the type=str options definition, run
+    # through AnsibleModule's conversion; _fetch's decode; existing_definitions entries checked for str
+    # just before), so the type guard never fires; with any text the same parse runs.
+    'plugins/modules/charon_dkg.py::_parse_definition::if-false::not isinstance(text, str) -> False#0':
+        "unreachable type guard (callers pass str)",
+    'plugins/modules/charon_dkg.py::_parse_definition::raise-drop::raise Fail("%s: expected the definition JSON text, got %s... -> pass#0':
+        "unreachable type guard (callers pass str)",
     # An empty queue gives [] with or without the early return.
     "plugins/module_utils/_cluster.py::_Bls.run::if-false::not items -> False#0": "same result for []",
     # One signature checked with a random weight w: e(pk, w*H) == e(g, w*sig) is the same equation.
