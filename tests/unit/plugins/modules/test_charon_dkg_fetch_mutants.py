@@ -47,7 +47,7 @@ def _definition_from_url(capsys, tmp_path, body, path="/v1/definition/x", **kw):
 
 def test_the_definition_at_the_url_is_taken(tmp_path, capsys):
     one = _create(capsys, _node_dirs0(tmp_path))["definition"]
-    dummy, res = _definition_from_url(capsys, tmp_path, b"\n  " + one.encode())
+    url, res = _definition_from_url(capsys, tmp_path, b"\n  " + one.encode())
     assert not res.get("failed") and res["source"] == "given", res
     assert json.loads(res["definition"]) == json.loads(one)
 
