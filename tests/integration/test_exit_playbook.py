@@ -71,7 +71,8 @@ def play(inventory, extra, check=False):
 def _task(out, name):
     for p in out["plays"]:
         for t in p["tasks"]:
-            if t["task"]["name"] == name:
+            # the tasks are the charon role's "exit" entry point: "dvops.charon.charon : <name>"
+            if t["task"]["name"].split(" : ")[-1] == name:
                 return t["hosts"]
     raise AssertionError("task %r did not run" % name)
 
@@ -152,8 +153,11 @@ def test_refused_without_confirmation(cluster, fakes, tmp_path):
     chain, bn, charons, db = fakes
     rc, out = play(_inventory(tmp_path, dirs, charons), {"dvops_exit_validators": [FIRST_INDEX]})
     assert rc != 0
-    res = list(_task(out, "Refuse to exit without confirmation").values())[0]
-    assert res["failed"] and "cannot be undone" in res["msg"]
+    # dv_exit refuses on every host before it reads or sends anything (the playbook no longer repeats it)
+    results = _task(out, "Sign this operator's partial exits")
+    assert sorted(results) == ["node%d" % i for i in range(1, 5)]
+    for res in results.values():
+        assert res["failed"] and "cannot be undone" in res["msg"] and "dvops_exit_confirm" in res["msg"]
     assert not db.received and not chain.broadcasts and not bn.requests
     assert not any(charon.requests for charon in charons)
 
@@ -205,3 +209,21 @@ def test_unreachable_charon_says_what_to_do(cluster, fakes, tmp_path):
     msg = _task(out, "Sign this operator's partial exits")["node1"]["msg"]
     assert "validator API at %s does not answer" % closed in msg and "start this node's charon" in msg
     assert "dvops_exit_validator_api_url" in msg and "dvops_beacon_node_url" in msg
+
+
+@pytest.mark.parametrize("extra, needle", [
+    # dv_exit's own "sign" is the first half of combine, not a delivery: the entry point's spec refuses it
+    ({"dvops_exit_delivery": "sign"}, "dvops_exit_delivery"),
+    # combine's beacon node is checked before any host signs (dv_exit would see it only at the combine step)
+    ({"dvops_exit_delivery": "combine"}, "set dvops_beacon_node_url"),
+])
+def test_refused_before_anything_is_signed(cluster, fakes, tmp_path, extra, needle):
+    dirs = cluster[1]
+    chain, bn, charons, db = fakes
+    rc, out = play(_inventory(tmp_path, dirs, charons), dict(extra, dvops_exit_confirm=True))
+    assert rc != 0
+    msgs = [r.get("msg", "") for p in out["plays"] for t in p["tasks"] for r in t["hosts"].values() if r.get("failed")]
+    assert msgs and all(needle in m for m in msgs), msgs
+    names = [t["task"]["name"].split(" : ")[-1] for p in out["plays"] for t in p["tasks"]]
+    assert "Sign this operator's partial exits" not in names
+    assert not db.received and not chain.broadcasts and not any(charon.requests for charon in charons)
