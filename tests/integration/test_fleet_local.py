@@ -118,6 +118,19 @@ def test_two_instances_given_one_slot_on_one_machine_are_refused_naming_both(tmp
     assert not os.path.exists(str(tmp_path / "nodes" / "charon"))
 
 
+def test_an_exit_run_over_two_clusters_is_refused_before_anything_is_signed(tmp_path):
+    # The exit's combine, epoch check and summary read the play's hosts: one cluster per run (--limit).
+    rc, out = play(tmp_path, inventory(tmp_path), ["playbooks/exit.yml"], extra={"dvops_exit_confirm": True})
+    assert rc != 0
+    msgs = failures(out)
+    assert sorted(m.split(" ", 1)[0] for m in msgs) == sorted(A + B), msgs
+    for m in msgs:
+        assert "Refuse an exit run over more than one cluster" in m, m
+        assert "run one cluster at a time: --limit cluster_" in m, m
+    signed = [t["task"]["name"] for p in out["plays"] for t in p["tasks"] if "partial exits" in t["task"]["name"]]
+    assert signed == [], signed
+
+
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fleet")

@@ -18,8 +18,6 @@ import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EXPRESSION = "{{ python_deps_python | default(hostvars[inventory_hostname].ansible_python_interpreter | default(omit)) }}"
-# Owned by the fleet-model work (issue 12), which sets it on its ceremony block; redundant under the play vars.
-NOT_MINE = {"roles/charon/tasks/dkg_native.yml", "roles/charon/tasks/dkg_charon.yml"}
 INCLUDES = ("include_tasks", "import_tasks")
 ROLE_INCLUDES = ("include_role", "import_role")
 
@@ -126,8 +124,6 @@ def test_no_role_task_sets_the_interpreter_itself():
     offenders = []
     for path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml"))):
         rel = os.path.relpath(path, ROOT)
-        if rel in NOT_MINE:
-            continue
         for task in _walk_tasks(_load(rel)):
             if "ansible_python_interpreter" in (task.get("vars") or {}):
                 offenders.append("%s: %s" % (rel, task.get("name")))
