@@ -148,7 +148,10 @@ def _shared(a, b):
 
 
 def _port(value):
+    """The port number, or None for a value that is no TCP/UDP port (its own role's preflight names it; a
+    "collision" of two invalid values would hide that message)."""
     try:
-        return int(str(value).strip())
+        port = int(str(value).strip())
     except ValueError:
         return None
+    return port if 1 <= port <= 65535 else None

@@ -124,6 +124,14 @@ def test_unused_values_and_trailing_slashes():
     assert found == ["a and b on machine m share the directory /opt/charon/.charon (charon_data_dir)"]
 
 
+def test_values_that_are_no_port_are_left_to_their_own_preflight():
+    # geth_p2p_port=70000 on every instance: the geth preflight names it as no TCP/UDP port, not as a clash
+    assert _fleet.collisions([inst("a", "m", 0, geth_p2p_port=70000), inst("b", "m", 1, geth_p2p_port="70000")]) == []
+    assert _fleet.collisions([inst("a", "m", 0, geth_p2p_port="0"), inst("b", "m", 1, geth_p2p_port=0)]) == []
+    assert _fleet.collisions([inst("a", "m", 0, geth_p2p_port=65535), inst("b", "m", 1, geth_p2p_port="65535")]) == [
+        "a and b on machine m share the port 65535 (geth_p2p_port)"]
+
+
 def test_every_pair_is_reported_once():
     three = [inst(h, "m", 5, **{n: None for n in list(_fleet.SLOT_LAYOUT)[1:]},
                   charon_base_dir="/x/" + h, charon_data_dir="/x/%s/.c" % h, docker_project_name=h) for h in "abc"]
