@@ -37,3 +37,15 @@ def test_missing_library_is_named_before_the_file_is_read(tmp_path, capsys, monk
     res = run(capsys, path=path)
     assert res["failed"] and res["msg"] == "%s is missing (FAKE, for this test)" % library
     assert "checks" not in res
+
+
+def test_a_relative_verified_state_is_refused_and_nothing_is_written(tmp_path, capsys, monkeypatch):
+    # The module writes that file: a relative path would land wherever the module happens to run.
+    path = _lock_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    res = run(capsys, path=path, verified_state="state.verified")
+    assert res["failed"] and res["msg"] == "verified_state: state.verified is not an absolute path"
+    assert not (tmp_path / "state.verified").exists()
+    # an absolute one is taken (the check passes and the lock is inspected)
+    res = run(capsys, path=path, verified_state=str(tmp_path / "abs.verified"))
+    assert not res.get("failed"), res.get("msg")

@@ -118,6 +118,11 @@ def test_existing_partial_that_is_not_a_partial_or_not_a_file_is_named(cluster, 
     msg = fails(args, monkeypatch)
     assert "%s exists but cannot be read as a partial exit" % path in msg and "never overwritten" in msg
     assert open(path, "rb").read() == b"[1, 2"
+    # a mapping that carries no partial at all is named as another exit, not a crash
+    _replace(path, b"{}")
+    msg = fails(args, monkeypatch)
+    assert "%s exists but holds another exit (epoch None, index None)" % path in msg and "never overwritten" in msg
+    assert open(path, "rb").read() == b"{}"
     # a directory in place of a full exit file is refused, not written into
     full = exit_dir / ("exit-%s.json" % _pk(c, 0))
     full.mkdir()
