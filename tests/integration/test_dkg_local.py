@@ -11,16 +11,15 @@ dies (SIGKILL) once node3's round-1 state exists - a host that goes down in the 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
 import stat
-import subprocess
 import sys
 
 import pytest
 
 from ansible_collections.dvops.charon.plugins.module_utils import _bls, _cluster, _keystore
+from ansible_collections.dvops.charon.tests.fixtures import playbook_json
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NODES = ["node1", "node2", "node3", "node4"]
@@ -28,41 +27,13 @@ ARTIFACTS = ("cluster-lock.json", "validator_keys", "deposit-data.json", "deposi
 
 
 def play(tmp, inventory, extra=None, playbooks=("playbooks/enr.yml", "playbooks/dkg.yml")):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     variables = {"dvops_local_root": ROOT, "charon_base_dir": str(tmp) + "/{{ inventory_hostname }}",
                  "charon_backup_dir": str(tmp / "backups")}
     variables.update(extra or {})
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook")] + list(playbooks) + \
-        ["-i", inventory, "-e", json.dumps(variables)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
-    # One JSON document per playbook: merge plays and sum stats.
-    out, pos, decoder = {"plays": [], "stats": {}}, 0, json.JSONDecoder()
-    text = proc.stdout
-    try:
-        while text[pos:].strip():
-            pos += len(text[pos:]) - len(text[pos:].lstrip())
-            doc, pos = decoder.raw_decode(text, pos)
-            out["plays"] += doc["plays"]
-            for host, stats in doc["stats"].items():
-                merged = out["stats"].setdefault(host, {})
-                for k, v in stats.items():
-                    merged[k] = merged.get(k, 0) + v
-    except ValueError:
-        raise AssertionError("no JSON from ansible-playbook (rc %d):\n%s\n%s"
-                             % (proc.returncode, proc.stdout[-5000:], proc.stderr[-5000:]))
-    return proc.returncode, out
+    return playbook_json.run(playbooks, inventory, variables)
 
 
-def _failures(out):
-    msgs = []
-    for p in out["plays"]:
-        for t in p["tasks"]:
-            for h, r in t["hosts"].items():
-                if r.get("failed"):
-                    msgs.append("%s %s: %s" % (h, t["task"]["name"], r.get("msg")))
-    return msgs
+_failures = playbook_json.failures
 
 
 def _inventory_copy(tmp):

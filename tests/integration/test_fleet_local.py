@@ -15,16 +15,15 @@ The only stand-in is the crashing interpreter (FAKE). Backups run in the first r
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 import yaml
 
 from ansible_collections.dvops.charon.plugins.module_utils import _cluster, _enr
+from ansible_collections.dvops.charon.tests.fixtures import playbook_json
 from ansible_collections.dvops.charon.plugins.modules import charon_cluster_info
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -46,37 +45,15 @@ def inventory(tmp, name="inventory"):
 
 
 def play(tmp, inv, playbooks=("playbooks/enr.yml", "playbooks/dkg.yml"), extra=None, args=()):
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0")
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     # The base dir follows the slot, as in the inventory, under the test's directory.
     variables = {"dvops_local_root": ROOT, "charon_backup_dir": str(tmp / "backups"),
                  "charon_base_dir": str(tmp / "nodes") + "/{{ dvops_slot | default(0) | "
                                                          "dvops.charon.slot_value('charon_base_dir') | basename }}"}
     variables.update(extra or {})
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook")] + list(playbooks) + \
-        ["-i", str(inv / "hosts.yml"), "-e", json.dumps(variables)] + list(args)
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
-    out, pos, decoder = {"plays": [], "stats": {}}, 0, json.JSONDecoder()
-    text = proc.stdout
-    try:
-        while text[pos:].strip():
-            pos += len(text[pos:]) - len(text[pos:].lstrip())
-            doc, pos = decoder.raw_decode(text, pos)
-            out["plays"] += doc["plays"]
-            for host, stats in doc["stats"].items():
-                merged = out["stats"].setdefault(host, {})
-                for k, v in stats.items():
-                    merged[k] = merged.get(k, 0) + v
-    except ValueError:
-        raise AssertionError("no JSON from ansible-playbook (rc %d):\n%s\n%s"
-                             % (proc.returncode, proc.stdout[-5000:], proc.stderr[-5000:]))
-    return proc.returncode, out
+    return playbook_json.run(playbooks, inv / "hosts.yml", variables, args=args, timeout=900)
 
 
-def failures(out):
-    return ["%s %s: %s" % (h, t["task"]["name"], r.get("msg"))
-            for p in out["plays"] for t in p["tasks"] for h, r in t["hosts"].items() if r.get("failed")]
+failures = playbook_json.failures
 
 
 def lock_of(tmp, host):

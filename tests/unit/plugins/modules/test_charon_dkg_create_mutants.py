@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.dvops.charon.plugins.module_utils import _enr, _k1
 from ansible_collections.dvops.charon.tests.unit.plugins.modules.test_charon_dkg import run0
 
-ENRS = [_enr.node_record(_k1.generate_private_key()) for _ in range(3)]
+ENRS = [_enr.node_record(_k1.generate_private_key()) for _index in range(3)]
 
 
 def _define(capsys, tmp_path, **over):
